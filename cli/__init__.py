@@ -1,0 +1,1 @@
+"""The `hotfix-bot` command line."""

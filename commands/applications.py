@@ -1,0 +1,291 @@
+"""Applications and the pipeline: the catalog load and the admin operations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from commands.actors import Actor, require_admin
+from commands.catalog_file import ApplicationSpec, CatalogSpec, read_catalog
+from commands.context import ServiceContext
+from commands.errors import InvalidInput, NotFound, Refused
+from commands.hotfixes import find_application
+from commands.pipeline import DEFAULT_ENVIRONMENTS, Pipeline
+from commands.refs import format_hotfix_ref
+from commands.results import ApplicationSnapshot
+from commands.snapshots import application_snapshots, pipeline_of
+from commands.versions import Version
+from storage.models import Application, AppVersion, EnvironmentRow, Module, ModuleRevision
+from storage.repository import Repository, StorageConflict
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,119}$")
+_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pipeline_created: bool = False
+
+
+def load_catalog(ctx: ServiceContext, actor: Actor, path: Path) -> LoadReport:
+    """Declare the pipeline and applications. Idempotent; a bad file writes nothing."""
+    spec = read_catalog(path)
+    return apply_catalog(ctx, actor, spec)
+
+
+def apply_catalog(ctx: ServiceContext, actor: Actor, spec: CatalogSpec) -> LoadReport:
+    require_admin(actor, "load a catalog")
+    now = ctx.now()
+    report = LoadReport()
+    with ctx.db.write() as repository:
+        environments, report.pipeline_created = _ensure_pipeline(
+            repository, spec.environments, spec.hotfix_environment, spec.source
+        )
+        pipeline = pipeline_of(environments)
+        for application in spec.applications:
+            versions = _resolve_versions(spec, application, pipeline)
+            outcome = _upsert_application(repository, application, versions, environments, now)
+            getattr(report, outcome).append(application.name)
+            if outcome != "unchanged":
+                repository.record_event(
+                    at=now,
+                    actor=actor.user_id,
+                    kind=f"application_{outcome}",
+                    details={"source": spec.source},
+                    application_id=_id(repository.application_by_name(application.name)),
+                )
+    return report
+
+
+def add_application(
+    ctx: ServiceContext,
+    actor: Actor,
+    name: str,
+    modules: Sequence[str],
+    version: str,
+    *,
+    home_channel: str | None = None,
+) -> ApplicationSnapshot:
+    """`/hotfix app add`: every environment starts at `version`, in sync."""
+    require_admin(actor, "add an application")
+    name = name.strip()
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"'{name}' is not a usable application name: letters, digits, spaces, . _ - "
+            "(120 characters at most)"
+        )
+    cleaned = list(dict.fromkeys(m.strip() for m in modules if m.strip()))
+    if not cleaned:
+        raise InvalidInput("list at least one module, e.g. Checkout,Payments")
+    for module in cleaned:
+        if not _NAME.match(module):
+            raise InvalidInput(f"'{module}' is not a usable module name")
+    tag = str(Version.parse(version))
+    now = ctx.now()
+    try:
+        with ctx.db.write() as repository:
+            if repository.application_by_name(name) is not None:
+                raise Refused(
+                    f"there is already an application '{name}': `/hotfix status {name}` shows it"
+                )
+            environments, _ = _ensure_pipeline(repository, None, None, "defaults")
+            spec = ApplicationSpec(name=name, line=0, modules=cleaned, home_channel=home_channel)
+            versions = {row.name: (tag, False) for row in environments}
+            _upsert_application(repository, spec, versions, environments, now)
+            app = repository.application_by_name(name)
+            repository.record_event(
+                at=now,
+                actor=actor.user_id,
+                kind="application_created",
+                details={"modules": cleaned, "version": tag},
+                application_id=_id(app),
+            )
+            repository.flush()
+            assert app is not None
+            return application_snapshots(repository, [app])[0]
+    except StorageConflict as error:
+        raise Refused(f"'{name}' was added by someone else at the same moment") from error
+
+
+def set_members(
+    ctx: ServiceContext, actor: Actor, application: str, role: str, users: Sequence[str]
+) -> ApplicationSnapshot:
+    """`/hotfix app owners` and `/hotfix app approvers`: replace the list."""
+    require_admin(actor, f"change an application's {role}s")
+    if role not in ("owner", "approver"):
+        raise InvalidInput(f"unknown role '{role}': owner or approver")
+    cleaned = list(dict.fromkeys(u.strip() for u in users if u.strip()))
+    if not cleaned:
+        raise InvalidInput(f"name at least one {role}, e.g. @ana")
+    for user in cleaned:
+        if not _USER.match(user):
+            raise InvalidInput(f"'{user}' is not a Slack user")
+    with ctx.db.write() as repository:
+        app = find_application(repository, application, for_update=True)
+        repository.replace_members(_id(app), role, cleaned)
+        repository.record_event(
+            at=ctx.now(),
+            actor=actor.user_id,
+            kind=f"{role}s_set",
+            details={"users": cleaned},
+            application_id=app.id,
+        )
+        repository.flush()
+        return application_snapshots(repository, [app])[0]
+
+
+def ensure_pipeline(ctx: ServiceContext) -> list[str]:
+    """Create the default pipeline when the database has none; return environment names."""
+    with ctx.db.write() as repository:
+        environments, _ = _ensure_pipeline(repository, None, None, "defaults")
+        return [row.name for row in environments]
+
+
+# helpers --------------------------------------------------------------------------------------
+
+
+def _ensure_pipeline(
+    repository: Repository,
+    wanted: list[tuple[str, str]] | None,
+    hotfix_environment: str | None,
+    source: str,
+) -> tuple[list[EnvironmentRow], bool]:
+    existing = repository.environments()
+    if existing:
+        if wanted is not None:
+            current = [(row.name, row.alias) for row in existing]
+            wanted_pipeline = Pipeline.build(wanted, hotfix_environment)
+            if current != list(wanted) or (
+                pipeline_of(existing).hotfix_environment_name
+                != wanted_pipeline.hotfix_environment_name
+            ):
+                raise Refused(
+                    f"{source}: its pipeline differs from the one in the database "
+                    f"({' → '.join(name for name, _ in current)}); environments cannot be "
+                    "changed by a catalog load"
+                )
+        return existing, False
+    pipeline = Pipeline.build(wanted or list(DEFAULT_ENVIRONMENTS), hotfix_environment)
+    rows = [
+        repository.add(
+            EnvironmentRow(
+                name=environment.name,
+                alias=environment.alias,
+                position=environment.position,
+                is_hotfix_environment=environment.name == pipeline.hotfix_environment_name,
+            )
+        )
+        for environment in pipeline.environments
+    ]
+    repository.flush()
+    return rows, True
+
+
+def _resolve_versions(
+    spec: CatalogSpec, application: ApplicationSpec, pipeline: Pipeline
+) -> dict[str, tuple[str, bool]]:
+    versions: dict[str, tuple[str, bool]] = {}
+    where = f"application '{application.name}'"
+    for key, version in application.versions.items():
+        try:
+            environment = pipeline.find(key)
+        except InvalidInput as error:
+            raise spec.error(version.line, f"{where} versions.{key}", error.message) from error
+        if environment.name in versions:
+            raise spec.error(
+                version.line, f"{where} versions.{key}", f"{environment.name} is given twice"
+            )
+        versions[environment.name] = (version.tag, version.has_changes)
+    missing = [e.name for e in pipeline.environments if e.name not in versions]
+    if missing:
+        raise spec.error(
+            application.versions_line,
+            f"{where} versions",
+            f"give the version of every environment; missing: {', '.join(missing)}",
+        )
+    return versions
+
+
+def _upsert_application(
+    repository: Repository,
+    spec: ApplicationSpec,
+    versions: dict[str, tuple[str, bool]],
+    environments: list[EnvironmentRow],
+    now: datetime,
+) -> str:
+    app = repository.application_by_name(spec.name, for_update=True)
+    created = app is None
+    changed = False
+    if app is None:
+        app = repository.add(
+            Application(name=spec.name, name_key=spec.name.casefold(), created_at=now)
+        )
+        repository.flush()
+    app_id = _id(app)
+    for attribute, value in (
+        ("name", spec.name),
+        ("home_channel", spec.home_channel),
+        ("require_approval", spec.require_approval),
+    ):
+        if getattr(app, attribute) != value:
+            setattr(app, attribute, value)
+            changed = True
+    repository.add(app)
+    existing_modules = {m.name_key: m for m in repository.modules(app_id)}
+    new_modules = []
+    for name in spec.modules:
+        if name.casefold() not in existing_modules:
+            module = repository.add(
+                Module(application_id=app_id, name=name, name_key=name.casefold())
+            )
+            new_modules.append(module)
+            changed = True
+    repository.flush()
+    for module in new_modules:
+        for row in environments:
+            repository.add(ModuleRevision(module_id=_id(module), environment_id=_id(row)))
+    if not created:
+        for role, users in (("owner", spec.owners), ("approver", spec.approvers)):
+            current = [m.user_id for m in repository.members(app_id) if m.role == role]
+            if sorted(current) != sorted(users):
+                repository.replace_members(app_id, role, users)
+                changed = True
+    else:
+        repository.replace_members(app_id, "owner", spec.owners)
+        repository.replace_members(app_id, "approver", spec.approvers)
+    current_versions = repository.versions(app_id)
+    active = None if created else repository.active_hotfix(app_id)
+    for row in environments:
+        tag, has_changes = versions[row.name]
+        version = current_versions.get(_id(row))
+        if version is not None and (version.tag, version.has_changes) == (tag, has_changes):
+            continue
+        if active is not None and active.id is not None:
+            raise Refused(
+                f"{spec.name} has the unsolved hotfix {format_hotfix_ref(active.id)}: its "
+                f"versions cannot change until it is solved or cancelled ({row.name})"
+            )
+        if version is None:
+            version = AppVersion(application_id=app_id, environment_id=_id(row), tag=tag)
+        version.tag = tag
+        version.has_changes = has_changes
+        repository.add(version)
+        repository.use_tag(app_id, tag)
+        changed = True
+    if created:
+        return "created"
+    return "updated" if changed else "unchanged"
+
+
+def _id(row: object) -> int:
+    if row is None:
+        raise NotFound("the application disappeared while it was being changed")
+    identifier = getattr(row, "id", None)
+    assert identifier is not None
+    return int(identifier)

@@ -1,0 +1,24 @@
+"""What every operation runs with: the database and a clock that tests can move."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from storage.repository import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    db: Database
+    clock: Clock = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()

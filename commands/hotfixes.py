@@ -1,0 +1,584 @@
+"""The hotfix operations: open, Tag & Deploy (with approval), propagate, solve, cancel.
+
+Each is one transaction. The hotfix (or, for open, the application) row is locked first, so two
+concurrent operations on the same hotfix run one after the other and the second sees the
+first's result: exactly one takes effect, the other gets a refusal that says why.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from commands.actors import Actor, require_approver, require_member
+from commands.context import ServiceContext
+from commands.errors import AlreadyApplied, Conflict, InvalidInput, NotFound, Refused
+from commands.lifecycle import (
+    ChecklistEntry,
+    HotfixState,
+    ItemStatus,
+    Operation,
+    blocking_environment,
+    checklist_plan,
+    is_allowed,
+    refusal,
+)
+from commands.pipeline import Pipeline
+from commands.refs import Severity, format_hotfix_ref, parse_hotfix_ref
+from commands.results import EventLine, Outcome
+from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
+from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
+from storage.models import (
+    Application,
+    ChecklistItem,
+    EnvironmentRow,
+    Hotfix,
+    HotfixModule,
+    HotfixOwner,
+    Message,
+    Module,
+    ModuleRevision,
+)
+from storage.repository import Repository, StorageConflict
+
+MAX_SUMMARY = 300
+MAX_REASON = 500
+
+
+def open_hotfix(
+    ctx: ServiceContext,
+    actor: Actor,
+    application: str,
+    modules: Sequence[str],
+    summary: str,
+    *,
+    severity: str = "high",
+    owners: Sequence[str] = (),
+    force: bool = False,
+    request_key: str | None = None,
+) -> Outcome:
+    summary = _required_text(summary, "a summary of the defect", MAX_SUMMARY)
+    parsed_severity = Severity.parse(severity)
+    if not modules:
+        raise InvalidInput("name at least one module that carries the fix, e.g. Checkout")
+    now = ctx.now()
+    try:
+        with ctx.db.write() as repository:
+            app = find_application(repository, application, for_update=True)
+            assert app.id is not None
+            _skip_if_applied(repository, request_key, now)
+            members = repository.members(app.id)
+            require_member(
+                actor,
+                role_members(members, "owner"),
+                role_members(members, "approver"),
+                f"open a hotfix for {app.name}",
+            )
+            chosen = _find_modules(repository.modules(app.id), modules, app.name)
+            existing = repository.active_hotfix(app.id)
+            if existing is not None and existing.id is not None:
+                raise Refused(
+                    f"{app.name} already has an unsolved hotfix, "
+                    f"{format_hotfix_ref(existing.id)} ({existing.summary}): "
+                    "finish or cancel it before opening another"
+                )
+            environments = repository.environments()
+            pipeline = pipeline_of(environments)
+            rows = {row.name: row for row in environments}
+            hotfix_row = rows[pipeline.hotfix_environment_name]
+            production_row = rows[pipeline.production.name]
+            versions = repository.versions(app.id)
+            hotfix_version = versions[_id(hotfix_row)]
+            production_version = versions[_id(production_row)]
+            out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
+            if out_of_sync and not force:
+                raise Refused(f"{out_of_sync}: synchronize first, or open with force")
+            hotfix = repository.add(
+                Hotfix(
+                    application_id=app.id,
+                    summary=summary,
+                    severity=parsed_severity.value,
+                    state=HotfixState.OPEN.value,
+                    opened_by=actor.user_id,
+                    opened_at=now,
+                    base_version=production_version.tag,
+                    forced=bool(out_of_sync),
+                    hotfix_environment_had_changes=hotfix_version.has_changes,
+                )
+            )
+            repository.flush()
+            hotfix_id = _id(hotfix)
+            hotfix_version.has_changes = True
+            repository.add(hotfix_version)
+            for module in chosen:
+                repository.add(HotfixModule(hotfix_id=hotfix_id, module_id=_id(module)))
+                _bump_revision(repository, _id(module), _id(hotfix_row))
+            chosen_owners = _unique(owners) or role_members(members, "owner") or (actor.user_id,)
+            for user in chosen_owners:
+                repository.add(HotfixOwner(hotfix_id=hotfix_id, user_id=user))
+            order = [rows[e.name] for e in pipeline.propagation_order()]
+            for environment, module in checklist_plan(order, chosen):
+                repository.add(
+                    ChecklistItem(
+                        hotfix_id=hotfix_id,
+                        environment_id=_id(environment),
+                        module_id=_id(module),
+                    )
+                )
+            details: dict[str, Any] = {
+                "application": app.name,
+                "modules": [m.name for m in chosen],
+                "summary": summary,
+                "severity": parsed_severity.value,
+                "base_version": production_version.tag,
+            }
+            if out_of_sync:
+                details["forced"] = out_of_sync
+            return _finish(repository, hotfix, actor, "opened", details, now)
+    except StorageConflict as error:
+        raise Conflict(
+            f"someone opened a hotfix for {application} at the same moment: see `/hotfix list`"
+        ) from error
+
+
+def request_deploy(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    version: str | None = None,
+    *,
+    request_key: str | None = None,
+) -> Outcome:
+    """Tag & Deploy: deploys at once, or waits for an approver when the application wants one."""
+    explicit = Version.parse(version) if version else None
+    return _mutate(
+        ctx,
+        actor,
+        hotfix_ref,
+        Operation.REQUEST_DEPLOY,
+        request_key,
+        lambda repository, hotfix, app, now: _request_deploy(
+            repository, hotfix, app, actor, explicit, now
+        ),
+    )
+
+
+def approve_deploy(
+    ctx: ServiceContext, actor: Actor, hotfix_ref: str, *, request_key: str | None = None
+) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+        members = repository.members(_id(app))
+        require_approver(actor, role_members(members, "approver"), hotfix.requested_by)
+        assert hotfix.requested_version is not None
+        version = Version.parse(hotfix.requested_version)
+        _check_tag(repository, app, version)
+        hotfix.approved_by = actor.user_id
+        deployer = hotfix.requested_by or actor.user_id
+        _deploy(repository, hotfix, app, version, deployer, now)
+        details = {"version": str(version), "requested_by": deployer}
+        return _finish(repository, hotfix, actor, "approved", details, now)
+
+    return _mutate(ctx, actor, hotfix_ref, Operation.APPROVE, request_key, apply, member=False)
+
+
+def reject_deploy(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    reason: str,
+    *,
+    request_key: str | None = None,
+) -> Outcome:
+    reason = _required_text(reason, "a reason for the rejection", MAX_REASON)
+
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+        members = repository.members(_id(app))
+        require_approver(actor, role_members(members, "approver"), hotfix.requested_by)
+        details = {"version": hotfix.requested_version, "reason": reason}
+        hotfix.state = HotfixState.OPEN.value
+        hotfix.requested_version = None
+        hotfix.requested_by = None
+        hotfix.requested_at = None
+        return _finish(repository, hotfix, actor, "rejected", details, now)
+
+    return _mutate(ctx, actor, hotfix_ref, Operation.REJECT, request_key, apply, member=False)
+
+
+def mark_merged(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    environment: str,
+    module: str,
+    *,
+    request_key: str | None = None,
+) -> Outcome:
+    return _mark(ctx, actor, hotfix_ref, environment, module, ItemStatus.MERGED, None, request_key)
+
+
+def mark_skipped(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    environment: str,
+    module: str,
+    reason: str,
+    *,
+    request_key: str | None = None,
+) -> Outcome:
+    reason = _required_text(reason, "a reason for skipping", MAX_REASON)
+    return _mark(
+        ctx, actor, hotfix_ref, environment, module, ItemStatus.SKIPPED, reason, request_key
+    )
+
+
+def solve(
+    ctx: ServiceContext, actor: Actor, hotfix_ref: str, *, request_key: str | None = None
+) -> Outcome:
+    """Mark Hotfix as Solved: only when the fix reached every environment."""
+
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+        items = repository.checklists([_id(hotfix)]).get(_id(hotfix), [])
+        names = {row.id: row.name for row in repository.environments()}
+        modules = {m.id: m.name for m in repository.modules(_id(app))}
+        pending = [item for item in items if item.status == ItemStatus.PENDING.value]
+        if pending:
+            left = "; ".join(
+                f"{names[item.environment_id]}: {modules[item.module_id]}" for item in pending
+            )
+            raise Refused(
+                f"{format_hotfix_ref(_id(hotfix))} has not reached every environment yet. "
+                f"Still to merge or skip: {left}"
+            )
+        hotfix.state = HotfixState.SOLVED.value
+        hotfix.closed_by = actor.user_id
+        hotfix.closed_at = now
+        details = {"deployed_version": hotfix.deployed_version}
+        return _finish(repository, hotfix, actor, "solved", details, now)
+
+    return _mutate(ctx, actor, hotfix_ref, Operation.SOLVE, request_key, apply)
+
+
+def cancel(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    reason: str,
+    *,
+    request_key: str | None = None,
+) -> Outcome:
+    reason = _required_text(reason, "a reason for cancelling", MAX_REASON)
+
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+        environments = repository.environments()
+        hotfix_row = next(row for row in environments if row.is_hotfix_environment)
+        version = repository.versions(_id(app))[_id(hotfix_row)]
+        version.has_changes = hotfix.hotfix_environment_had_changes
+        repository.add(version)
+        hotfix.state = HotfixState.CANCELLED.value
+        hotfix.closed_by = actor.user_id
+        hotfix.closed_at = now
+        hotfix.close_reason = reason
+        return _finish(repository, hotfix, actor, "cancelled", {"reason": reason}, now)
+
+    return _mutate(ctx, actor, hotfix_ref, Operation.CANCEL, request_key, apply)
+
+
+def remember_message(
+    ctx: ServiceContext, hotfix_ref: str, channel: str, ts: str, shown_revision: int
+) -> None:
+    """Remember where the living message of a hotfix is, and which revision it shows."""
+    hotfix_id = parse_hotfix_ref(hotfix_ref)
+    with ctx.db.write() as repository:
+        row = repository.message(hotfix_id, channel)
+        if row is None:
+            row = Message(hotfix_id=hotfix_id, channel=channel, ts=ts)
+        row.ts = ts
+        row.shown_revision = max(row.shown_revision, shown_revision)
+        repository.add(row)
+
+
+# helpers --------------------------------------------------------------------------------------
+
+Apply = Callable[[Repository, Hotfix, Application, Any], Outcome]
+
+
+def _mutate(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    operation: Operation,
+    request_key: str | None,
+    apply: Apply,
+    *,
+    member: bool = True,
+) -> Outcome:
+    hotfix_id = parse_hotfix_ref(hotfix_ref)
+    ref = format_hotfix_ref(hotfix_id)
+    now = ctx.now()
+    try:
+        with ctx.db.write() as repository:
+            hotfix = repository.hotfix(hotfix_id, for_update=True)
+            if hotfix is None:
+                raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
+            _skip_if_applied(repository, request_key, now)
+            app = repository.application(hotfix.application_id)
+            state = HotfixState(hotfix.state)
+            if not is_allowed(operation, state):
+                raise Refused(refusal(operation, state, ref, hotfix.deployed_version))
+            if member:
+                members = repository.members(_id(app))
+                owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
+                owners.update(role_members(members, "owner"))
+                require_member(actor, owners, role_members(members, "approver"), f"change {ref}")
+            return apply(repository, hotfix, app, now)
+    except StorageConflict as error:
+        raise Conflict(
+            f"{ref} was changed by someone else at the same moment: look at it again and retry"
+        ) from error
+
+
+def _request_deploy(
+    repository: Repository,
+    hotfix: Hotfix,
+    app: Application,
+    actor: Actor,
+    explicit: Version | None,
+    now: Any,
+) -> Outcome:
+    production = _production_version(repository, app)
+    used = [Version.parse(t) for t in repository.used_tags(_id(app))]
+    if explicit is None:
+        version = suggest_hotfix_tag(production, used)
+    else:
+        check_hotfix_tag(explicit, production, used)
+        version = explicit
+    if app.require_approval:
+        hotfix.state = HotfixState.AWAITING_APPROVAL.value
+        hotfix.requested_version = str(version)
+        hotfix.requested_by = actor.user_id
+        hotfix.requested_at = now
+        return _finish(
+            repository, hotfix, actor, "deploy_requested", {"version": str(version)}, now
+        )
+    hotfix.requested_by = actor.user_id
+    hotfix.requested_version = str(version)
+    hotfix.requested_at = now
+    _deploy(repository, hotfix, app, version, actor.user_id, now)
+    return _finish(repository, hotfix, actor, "deployed", {"version": str(version)}, now)
+
+
+def _deploy(
+    repository: Repository,
+    hotfix: Hotfix,
+    app: Application,
+    version: Version,
+    deployer: str,
+    now: Any,
+) -> None:
+    """Tag the hotfix environment and deploy it to Production (and anything in between)."""
+    environments = repository.environments()
+    pipeline = pipeline_of(environments)
+    hotfix_position = pipeline.hotfix_environment.position
+    versions = repository.versions(_id(app))
+    for row in environments:
+        if row.position >= hotfix_position:
+            app_version = versions[_id(row)]
+            app_version.tag = str(version)
+            app_version.has_changes = False
+            repository.add(app_version)
+    hotfix_row = next(row for row in environments if row.position == hotfix_position)
+    modules = repository.hotfix_modules([_id(hotfix)]).get(_id(hotfix), [])
+    for module in modules:
+        source = repository.module_revision(_id(module), _id(hotfix_row))
+        for row in environments:
+            if row.position > hotfix_position:
+                target = repository.module_revision(_id(module), _id(row))
+                if target is None:
+                    target = ModuleRevision(module_id=_id(module), environment_id=_id(row))
+                target.revision = source.revision if source else target.revision
+                repository.add(target)
+    repository.use_tag(_id(app), str(version))
+    hotfix.state = HotfixState.PROPAGATING.value
+    hotfix.deployed_version = str(version)
+    hotfix.deployed_by = deployer
+    hotfix.deployed_at = now
+
+
+def _mark(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    environment: str,
+    module: str,
+    status: ItemStatus,
+    reason: str | None,
+    request_key: str | None,
+) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+        ref = format_hotfix_ref(_id(hotfix))
+        environments = repository.environments()
+        pipeline = pipeline_of(environments)
+        target = pipeline.find(environment)
+        order = [e.name for e in pipeline.propagation_order()]
+        if target.name not in order:
+            raise InvalidInput(
+                f"{target.name} is not an environment {ref} propagates to: "
+                f"the fix goes backward to {', '.join(order) or 'no environment'}"
+            )
+        modules = repository.hotfix_modules([_id(hotfix)]).get(_id(hotfix), [])
+        chosen = _find_modules(modules, [module], f"{ref} (its modules)")[0]
+        rows = {row.name: row for row in environments}
+        names = {row.id: row.name for row in environments}
+        module_names = {m.id: m.name for m in modules}
+        items = repository.checklists([_id(hotfix)]).get(_id(hotfix), [])
+        item = next(
+            i
+            for i in items
+            if i.environment_id == rows[target.name].id and i.module_id == chosen.id
+        )
+        if item.status != ItemStatus.PENDING.value:
+            raise Refused(
+                f"{chosen.name} in {target.name} was already {item.status} for {ref}: nothing to do"
+            )
+        entries = [
+            ChecklistEntry(names[i.environment_id], module_names[i.module_id], ItemStatus(i.status))
+            for i in items
+        ]
+        blocking = blocking_environment(entries, order, target.name)
+        if blocking is not None:
+            left = ", ".join(
+                e.module
+                for e in entries
+                if e.environment == blocking and e.status is ItemStatus.PENDING
+            )
+            raise Refused(
+                f"{blocking} comes first: the fix propagates backward, closest to Production "
+                f"first. Still pending in {blocking}: {left}"
+            )
+        item.status = status.value
+        item.reason = reason
+        item.done_by = actor.user_id
+        item.done_at = now
+        repository.add(item)
+        if status is ItemStatus.MERGED:
+            app_version = repository.versions(_id(app))[_id(rows[target.name])]
+            app_version.has_changes = True
+            repository.add(app_version)
+            _bump_revision(repository, _id(chosen), _id(rows[target.name]))
+        details: dict[str, Any] = {"environment": target.name, "module": chosen.name}
+        if reason:
+            details["reason"] = reason
+        kind = "merged" if status is ItemStatus.MERGED else "skipped"
+        return _finish(repository, hotfix, actor, kind, details, now)
+
+    return _mutate(ctx, actor, hotfix_ref, Operation.MARK, request_key, apply)
+
+
+def _finish(
+    repository: Repository,
+    hotfix: Hotfix,
+    actor: Actor,
+    kind: str,
+    details: dict[str, Any],
+    now: Any,
+) -> Outcome:
+    hotfix.revision += 1
+    repository.add(hotfix)
+    repository.record_event(
+        at=now,
+        actor=actor.user_id,
+        kind=kind,
+        details=details,
+        hotfix_id=hotfix.id,
+        application_id=hotfix.application_id,
+    )
+    repository.flush()
+    snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    return Outcome(snapshot, EventLine(at=now, actor=actor.user_id, kind=kind, details=details))
+
+
+def _skip_if_applied(repository: Repository, request_key: str | None, now: Any) -> None:
+    if request_key is None:
+        return
+    if repository.request_seen(request_key):
+        raise AlreadyApplied("this request was already applied")
+    repository.remember_request(request_key, now)
+
+
+def find_application(repository: Repository, name: str, *, for_update: bool = False) -> Application:
+    app = repository.application_by_name(name, for_update=for_update)
+    if app is not None:
+        return app
+    names = repository.application_names()
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    known = ", ".join(names[:20]) or "none yet"
+    raise NotFound(f"there is no application '{name}'.{hint} Known: {known}")
+
+
+def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str) -> list[Module]:
+    by_key = {m.name_key: m for m in available}
+    chosen: list[Module] = []
+    for name in wanted:
+        module = by_key.get(name.strip().casefold())
+        if module is None:
+            names = [m.name for m in available]
+            close = difflib.get_close_matches(name.strip(), names, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise InvalidInput(
+                f"{owner} has no module '{name.strip()}'.{hint} Modules: {', '.join(names)}"
+            )
+        if module not in chosen:
+            chosen.append(module)
+    return chosen
+
+
+def _sync_problem(pipeline: Pipeline, hotfix_version: Any, production_version: Any) -> str | None:
+    hotfix_name = pipeline.hotfix_environment_name
+    if hotfix_version.tag != production_version.tag:
+        return (
+            f"{hotfix_name} runs {hotfix_version.tag} but Production runs {production_version.tag}"
+        )
+    if hotfix_version.has_changes:
+        return f"{hotfix_name} carries untagged changes ({hotfix_version.tag}+)"
+    return None
+
+
+def _production_version(repository: Repository, app: Application) -> Version:
+    environments = repository.environments()
+    production: EnvironmentRow = environments[-1]
+    return Version.parse(repository.versions(_id(app))[_id(production)].tag)
+
+
+def _check_tag(repository: Repository, app: Application, version: Version) -> None:
+    used = [Version.parse(t) for t in repository.used_tags(_id(app))]
+    check_hotfix_tag(version, _production_version(repository, app), used)
+
+
+def _bump_revision(repository: Repository, module_id: int, environment_id: int) -> None:
+    row = repository.module_revision(module_id, environment_id)
+    if row is None:
+        row = ModuleRevision(module_id=module_id, environment_id=environment_id, revision=0)
+    row.revision += 1
+    repository.add(row)
+
+
+def _required_text(text: str | None, what: str, limit: int) -> str:
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        raise InvalidInput(f"give {what}")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{what[0].upper()}{what[1:]} is too long: {limit} characters at most")
+    return cleaned
+
+
+def _unique(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def _id(row: Any) -> int:
+    identifier = row.id
+    assert identifier is not None
+    return int(identifier)

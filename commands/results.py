@@ -1,0 +1,150 @@
+"""What the service layer hands back: plain, immutable snapshots that views render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from commands.lifecycle import HotfixState, ItemStatus
+from commands.refs import Severity
+
+
+@dataclass(frozen=True)
+class EnvironmentLine:
+    """One environment of an application's pipeline as people see it."""
+
+    name: str
+    alias: str
+    tag: str
+    has_changes: bool
+    red: bool
+    is_production: bool = False
+    is_hotfix_environment: bool = False
+    fix: str = ""  # for a hotfix: "has the fix", "merging now", "waits for the fix", ...
+
+    @property
+    def shown_version(self) -> str:
+        return f"{self.tag}+" if self.has_changes else self.tag
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    environment: str
+    module: str
+    status: ItemStatus
+    reason: str | None = None
+    done_by: str | None = None
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel: str
+    ts: str
+    shown_revision: int
+
+
+@dataclass(frozen=True)
+class HotfixSnapshot:
+    id: int
+    ref: str
+    application: str
+    home_channel: str | None
+    summary: str
+    severity: Severity
+    state: HotfixState
+    modules: tuple[str, ...]
+    owners: tuple[str, ...]
+    approvers: tuple[str, ...]
+    opened_by: str
+    opened_at: datetime
+    base_version: str
+    forced: bool
+    require_approval: bool
+    pipeline: tuple[EnvironmentLine, ...]
+    checklist: tuple[ChecklistLine, ...]
+    propagation_order: tuple[str, ...]
+    active_environment: str | None
+    suggested_version: str | None
+    requested_version: str | None
+    requested_by: str | None
+    deployed_version: str | None
+    deployed_by: str | None
+    approved_by: str | None
+    deployed_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    close_reason: str | None
+    revision: int
+    messages: tuple[MessageRef, ...] = ()
+
+    @property
+    def red(self) -> bool:
+        return self.state.is_red
+
+    @property
+    def ready_to_solve(self) -> bool:
+        return self.state is HotfixState.PROPAGATING and self.active_environment is None
+
+    @property
+    def hotfix_environment(self) -> str:
+        return next(line.name for line in self.pipeline if line.is_hotfix_environment)
+
+    def checklist_of(self, environment: str) -> tuple[ChecklistLine, ...]:
+        return tuple(item for item in self.checklist if item.environment == environment)
+
+    def pending_modules(self, environment: str) -> tuple[str, ...]:
+        return tuple(
+            item.module
+            for item in self.checklist_of(environment)
+            if item.status is ItemStatus.PENDING
+        )
+
+    @property
+    def step(self) -> str:
+        """The step the hotfix waits on, in words."""
+        hotfix_environment = self.hotfix_environment
+        if self.state is HotfixState.OPEN:
+            return (
+                f"test the fix in {hotfix_environment}, then Tag & Deploy "
+                f"{self.suggested_version} to Production"
+            )
+        if self.state is HotfixState.AWAITING_APPROVAL:
+            return f"an approver to approve Tag & Deploy {self.requested_version}"
+        if self.state is HotfixState.PROPAGATING:
+            if self.active_environment is None:
+                return "every environment has the fix: Mark Hotfix as Solved"
+            pending = ", ".join(self.pending_modules(self.active_environment))
+            return f"{self.active_environment}: {pending} not merged"
+        if self.state is HotfixState.SOLVED:
+            return "solved"
+        return "cancelled"
+
+
+@dataclass(frozen=True)
+class EventLine:
+    at: datetime
+    actor: str
+    kind: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A change that was applied: the hotfix after it, and the event it wrote."""
+
+    hotfix: HotfixSnapshot
+    event: EventLine
+
+
+@dataclass(frozen=True)
+class ApplicationSnapshot:
+    name: str
+    modules: tuple[str, ...]
+    owners: tuple[str, ...]
+    approvers: tuple[str, ...]
+    home_channel: str | None
+    require_approval: bool
+    pipeline: tuple[EnvironmentLine, ...]
+    active_hotfix: str | None

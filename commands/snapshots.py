@@ -1,0 +1,230 @@
+"""Turns stored rows into the snapshots views render, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from commands.lifecycle import (
+    ChecklistEntry,
+    HotfixState,
+    ItemStatus,
+    active_environment,
+    environment_complete,
+)
+from commands.pipeline import Pipeline
+from commands.refs import Severity, format_hotfix_ref
+from commands.results import (
+    ApplicationSnapshot,
+    ChecklistLine,
+    EnvironmentLine,
+    HotfixSnapshot,
+    MessageRef,
+)
+from commands.versions import Version, suggest_hotfix_tag
+from storage.models import Application, AppVersion, EnvironmentRow, Hotfix, Member
+from storage.repository import Repository
+
+
+def pipeline_of(rows: Sequence[EnvironmentRow]) -> Pipeline:
+    hotfix = next((row.name for row in rows if row.is_hotfix_environment), None)
+    return Pipeline.build([(row.name, row.alias) for row in rows], hotfix)
+
+
+def role_members(members: Sequence[Member], role: str) -> tuple[str, ...]:
+    return tuple(m.user_id for m in members if m.role == role)
+
+
+def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list[HotfixSnapshot]:
+    if not hotfixes:
+        return []
+    environment_rows = repository.environments()
+    pipeline = pipeline_of(environment_rows)
+    names_by_id = {row.id: row.name for row in environment_rows}
+    hotfix_ids = [h.id for h in hotfixes if h.id is not None]
+    application_ids = {h.application_id for h in hotfixes}
+    applications = repository.applications_by_ids(application_ids)
+    versions = repository.versions_of_applications(application_ids)
+    members = repository.members_of_applications(application_ids)
+    modules = repository.hotfix_modules(hotfix_ids)
+    owners = repository.hotfix_owners(hotfix_ids)
+    checklists = repository.checklists(hotfix_ids)
+    messages = repository.messages(hotfix_ids)
+    needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
+    used = {app_id: repository.used_tags(app_id) for app_id in needs_tags}
+
+    snapshots = []
+    for hotfix in hotfixes:
+        assert hotfix.id is not None
+        application = applications[hotfix.application_id]
+        module_names = {m.id: m.name for m in modules.get(hotfix.id, [])}
+        checklist = tuple(
+            ChecklistLine(
+                environment=names_by_id[item.environment_id],
+                module=module_names.get(item.module_id, "?"),
+                status=ItemStatus(item.status),
+                reason=item.reason,
+                done_by=item.done_by,
+                done_at=item.done_at,
+            )
+            for item in checklists.get(hotfix.id, [])
+        )
+        order = tuple(e.name for e in pipeline.propagation_order())
+        state = HotfixState(hotfix.state)
+        entries = [ChecklistEntry(c.environment, c.module, c.status) for c in checklist]
+        active = active_environment(entries, order)
+        production_tag = versions[hotfix.application_id][environment_rows[-1].id or 0].tag
+        suggested = None
+        if state is HotfixState.OPEN:
+            suggested = str(
+                suggest_hotfix_tag(
+                    Version.parse(production_tag),
+                    (Version.parse(t) for t in used.get(hotfix.application_id, [])),
+                )
+            )
+        app_members = members.get(hotfix.application_id, [])
+        snapshots.append(
+            HotfixSnapshot(
+                id=hotfix.id,
+                ref=format_hotfix_ref(hotfix.id),
+                application=application.name,
+                home_channel=application.home_channel,
+                summary=hotfix.summary,
+                severity=Severity(hotfix.severity),
+                state=state,
+                modules=tuple(module_names.values()),
+                owners=tuple(owners.get(hotfix.id, [])),
+                approvers=role_members(app_members, "approver"),
+                opened_by=hotfix.opened_by,
+                opened_at=hotfix.opened_at,
+                base_version=hotfix.base_version,
+                forced=hotfix.forced,
+                require_approval=application.require_approval,
+                pipeline=_hotfix_pipeline(
+                    pipeline,
+                    environment_rows,
+                    versions[hotfix.application_id],
+                    state,
+                    entries,
+                    order,
+                    active,
+                ),
+                checklist=checklist,
+                propagation_order=order,
+                active_environment=active if state is HotfixState.PROPAGATING else None,
+                suggested_version=suggested,
+                requested_version=hotfix.requested_version,
+                requested_by=hotfix.requested_by,
+                deployed_version=hotfix.deployed_version,
+                deployed_by=hotfix.deployed_by,
+                approved_by=hotfix.approved_by,
+                deployed_at=hotfix.deployed_at,
+                closed_by=hotfix.closed_by,
+                closed_at=hotfix.closed_at,
+                close_reason=hotfix.close_reason,
+                revision=hotfix.revision,
+                messages=tuple(
+                    MessageRef(m.channel, m.ts, m.shown_revision)
+                    for m in messages.get(hotfix.id, [])
+                ),
+            )
+        )
+    return snapshots
+
+
+def _hotfix_pipeline(
+    pipeline: Pipeline,
+    rows: Sequence[EnvironmentRow],
+    versions: dict[int, AppVersion],
+    state: HotfixState,
+    entries: Sequence[ChecklistEntry],
+    order: Sequence[str],
+    active: str | None,
+) -> tuple[EnvironmentLine, ...]:
+    lines = []
+    deployed = state in (HotfixState.PROPAGATING, HotfixState.SOLVED)
+    for row in reversed(rows):  # Production first, as people read a pipeline during a hotfix
+        version = versions[row.id or 0]
+        is_production = row.name == pipeline.production.name
+        is_hotfix = row.name == pipeline.hotfix_environment_name
+        if state is HotfixState.CANCELLED:
+            fix = "cancelled"
+        elif is_production:
+            fix = "has the fix" if deployed else "runs the defect"
+        elif is_hotfix:
+            fix = {
+                HotfixState.OPEN: "hotfix in progress",
+                HotfixState.AWAITING_APPROVAL: "waits for approval",
+                HotfixState.PROPAGATING: "red until solved",
+                HotfixState.SOLVED: "has the fix",
+            }[state]
+        elif row.name in order:
+            if deployed and environment_complete(entries, row.name):
+                fix = "has the fix"
+            elif state is HotfixState.PROPAGATING and row.name == active:
+                fix = "merging now"
+            else:
+                fix = "waits for the fix"
+        else:
+            fix = "has the fix" if deployed else "waits for the deploy"
+        lines.append(
+            EnvironmentLine(
+                name=row.name,
+                alias=row.alias,
+                tag=version.tag,
+                has_changes=version.has_changes,
+                red=is_hotfix and state.is_red,
+                is_production=is_production,
+                is_hotfix_environment=is_hotfix,
+                fix=fix,
+            )
+        )
+    return tuple(lines)
+
+
+def application_snapshots(
+    repository: Repository, applications: Sequence[Application]
+) -> list[ApplicationSnapshot]:
+    if not applications:
+        return []
+    environment_rows = repository.environments()
+    pipeline = pipeline_of(environment_rows)
+    ids = [a.id for a in applications if a.id is not None]
+    versions = repository.versions_of_applications(ids)
+    members = repository.members_of_applications(ids)
+    modules = repository.modules_of_applications(ids)
+    active = {h.application_id: h for h in repository.active_hotfixes()}
+    result = []
+    for application in applications:
+        assert application.id is not None
+        hotfix = active.get(application.id)
+        app_versions = versions.get(application.id, {})
+        lines = tuple(
+            EnvironmentLine(
+                name=row.name,
+                alias=row.alias,
+                tag=app_versions[row.id or 0].tag if (row.id or 0) in app_versions else "-",
+                has_changes=(
+                    app_versions[row.id or 0].has_changes
+                    if (row.id or 0) in app_versions
+                    else False
+                ),
+                red=hotfix is not None and row.name == pipeline.hotfix_environment_name,
+                is_production=row.name == pipeline.production.name,
+                is_hotfix_environment=row.name == pipeline.hotfix_environment_name,
+            )
+            for row in reversed(environment_rows)
+        )
+        app_members = members.get(application.id, [])
+        result.append(
+            ApplicationSnapshot(
+                name=application.name,
+                modules=tuple(m.name for m in modules.get(application.id, [])),
+                owners=role_members(app_members, "owner"),
+                approvers=role_members(app_members, "approver"),
+                home_channel=application.home_channel,
+                require_approval=application.require_approval,
+                pipeline=lines,
+                active_hotfix=format_hotfix_ref(hotfix.id) if hotfix and hotfix.id else None,
+            )
+        )
+    return result

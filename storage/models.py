@@ -1,0 +1,178 @@
+"""The tables. Times are timezone-aware UTC (SQLModel stores them as UTC)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+ACTIVE_HOTFIX_STATES = ("open", "awaiting_approval", "propagating")
+_ACTIVE_SQL = "state IN ('open', 'awaiting_approval', 'propagating')"
+
+
+class EnvironmentRow(SQLModel, table=True):
+    __tablename__ = "environment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    alias: str = Field(max_length=40, unique=True)
+    position: int = Field(unique=True)
+    is_hotfix_environment: bool = False
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    name_key: str = Field(max_length=120, unique=True)  # case-folded name
+    home_channel: str | None = Field(default=None, max_length=40)
+    require_approval: bool = True
+    created_at: datetime
+
+
+class Module(SQLModel, table=True):
+    __tablename__ = "module"
+    __table_args__ = (UniqueConstraint("application_id", "name_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    name: str = Field(max_length=120)
+    name_key: str = Field(max_length=120)
+
+
+class Member(SQLModel, table=True):
+    """A person's role in an application: owner or approver."""
+
+    __tablename__ = "member"
+
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    user_id: str = Field(max_length=40, primary_key=True)
+    role: str = Field(max_length=20, primary_key=True)
+
+
+class AppVersion(SQLModel, table=True):
+    """The version an application runs in one environment, and whether it has untagged changes."""
+
+    __tablename__ = "app_version"
+
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    environment_id: int = Field(foreign_key="environment.id", primary_key=True)
+    tag: str = Field(max_length=40)
+    has_changes: bool = False
+
+
+class ModuleRevision(SQLModel, table=True):
+    __tablename__ = "module_revision"
+
+    module_id: int = Field(foreign_key="module.id", primary_key=True)
+    environment_id: int = Field(foreign_key="environment.id", primary_key=True)
+    revision: int = 1
+
+
+class UsedTag(SQLModel, table=True):
+    """Every version tag an application has ever had, so a hotfix never reuses one."""
+
+    __tablename__ = "used_tag"
+
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    tag: str = Field(max_length=40, primary_key=True)
+
+
+class Hotfix(SQLModel, table=True):
+    __tablename__ = "hotfix"
+    __table_args__ = (
+        # One unsolved hotfix per application, also under concurrent opens.
+        Index(
+            "uq_hotfix_one_active_per_application",
+            "application_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    summary: str = Field(max_length=300)
+    severity: str = Field(max_length=20)
+    state: str = Field(max_length=30, index=True)
+    opened_by: str = Field(max_length=40)
+    opened_at: datetime
+    base_version: str = Field(max_length=40)
+    forced: bool = False
+    hotfix_environment_had_changes: bool = False
+    requested_version: str | None = Field(default=None, max_length=40)
+    requested_by: str | None = Field(default=None, max_length=40)
+    requested_at: datetime | None = None
+    deployed_version: str | None = Field(default=None, max_length=40)
+    deployed_by: str | None = Field(default=None, max_length=40)
+    approved_by: str | None = Field(default=None, max_length=40)
+    deployed_at: datetime | None = None
+    closed_by: str | None = Field(default=None, max_length=40)
+    closed_at: datetime | None = None
+    close_reason: str | None = Field(default=None, max_length=500)
+    revision: int = 0  # grows with every change; tells a stale view from a fresh one
+
+
+class HotfixModule(SQLModel, table=True):
+    __tablename__ = "hotfix_module"
+
+    hotfix_id: int = Field(foreign_key="hotfix.id", primary_key=True)
+    module_id: int = Field(foreign_key="module.id", primary_key=True)
+
+
+class HotfixOwner(SQLModel, table=True):
+    __tablename__ = "hotfix_owner"
+
+    hotfix_id: int = Field(foreign_key="hotfix.id", primary_key=True)
+    user_id: str = Field(max_length=40, primary_key=True)
+
+
+class ChecklistItem(SQLModel, table=True):
+    __tablename__ = "checklist_item"
+    __table_args__ = (UniqueConstraint("hotfix_id", "environment_id", "module_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    hotfix_id: int = Field(foreign_key="hotfix.id", index=True)
+    environment_id: int = Field(foreign_key="environment.id")
+    module_id: int = Field(foreign_key="module.id")
+    status: str = Field(default="pending", max_length=20)
+    reason: str | None = Field(default=None, max_length=500)
+    done_by: str | None = Field(default=None, max_length=40)
+    done_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    """Where a hotfix's living message was posted (a channel and a message timestamp)."""
+
+    __tablename__ = "hotfix_message"
+
+    hotfix_id: int = Field(foreign_key="hotfix.id", primary_key=True)
+    channel: str = Field(max_length=40, primary_key=True)
+    ts: str = Field(max_length=40)
+    shown_revision: int = -1
+
+
+class Event(SQLModel, table=True):
+    """The audit trail: who did what, when."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hotfix_id: int | None = Field(default=None, foreign_key="hotfix.id", index=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id")
+    at: datetime
+    actor: str = Field(max_length=40)
+    kind: str = Field(max_length=40)
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class AppliedRequest(SQLModel, table=True):
+    """Keys of requests already applied, so a retry or a double click applies nothing twice."""
+
+    __tablename__ = "applied_request"
+
+    key: str = Field(primary_key=True, max_length=200)
+    at: datetime

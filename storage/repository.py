@@ -1,0 +1,325 @@
+"""Every query the service layer needs, behind named methods: the service never writes SQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, SQLModel, col, delete, select
+
+from storage.engine import read_session, write_session
+from storage.models import (
+    ACTIVE_HOTFIX_STATES,
+    Application,
+    AppliedRequest,
+    AppVersion,
+    ChecklistItem,
+    EnvironmentRow,
+    Event,
+    Hotfix,
+    HotfixModule,
+    HotfixOwner,
+    Member,
+    Message,
+    Module,
+    ModuleRevision,
+    UsedTag,
+)
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+class StorageConflict(Exception):
+    """A concurrent writer got there first (unique key taken, lock or serialization failure)."""
+
+
+class Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # writing -----------------------------------------------------------------------------
+    def add(self, row: Row) -> Row:
+        self.session.add(row)
+        return row
+
+    def add_all(self, rows: Iterable[SQLModel]) -> None:
+        self.session.add_all(list(rows))
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def record_event(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        kind: str,
+        details: dict[str, Any],
+        hotfix_id: int | None = None,
+        application_id: int | None = None,
+    ) -> Event:
+        row = Event(
+            hotfix_id=hotfix_id,
+            application_id=application_id,
+            at=at,
+            actor=actor,
+            kind=kind,
+            details=json.dumps(details, sort_keys=True),
+        )
+        self.session.add(row)
+        return row
+
+    def request_seen(self, key: str) -> bool:
+        return self.session.get(AppliedRequest, key) is not None
+
+    def remember_request(self, key: str, at: datetime) -> None:
+        self.session.add(AppliedRequest(key=key, at=at))
+
+    def forget_requests_before(self, cutoff: datetime) -> int:
+        result = self.session.exec(delete(AppliedRequest).where(col(AppliedRequest.at) < cutoff))
+        return int(result.rowcount or 0)
+
+    # environments --------------------------------------------------------------------------
+    def environments(self) -> list[EnvironmentRow]:
+        return list(
+            self.session.exec(select(EnvironmentRow).order_by(col(EnvironmentRow.position)))
+        )
+
+    # applications --------------------------------------------------------------------------
+    def application_by_name(self, name: str, *, for_update: bool = False) -> Application | None:
+        query = select(Application).where(Application.name_key == name.strip().casefold())
+        if for_update:
+            query = query.with_for_update()
+        return self.session.exec(query).first()
+
+    def application(self, application_id: int, *, for_update: bool = False) -> Application:
+        query = select(Application).where(Application.id == application_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.exec(query).one()
+
+    def applications(self) -> list[Application]:
+        return list(self.session.exec(select(Application).order_by(col(Application.name_key))))
+
+    def applications_by_ids(self, ids: Iterable[int]) -> dict[int, Application]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = self.session.exec(select(Application).where(col(Application.id).in_(wanted)))
+        return {row.id: row for row in rows if row.id is not None}
+
+    def application_names(self) -> list[str]:
+        return list(self.session.exec(select(Application.name).order_by(col(Application.name_key))))
+
+    def modules(self, application_id: int) -> list[Module]:
+        query = (
+            select(Module).where(Module.application_id == application_id).order_by(col(Module.id))
+        )
+        return list(self.session.exec(query))
+
+    def modules_of_applications(self, ids: Iterable[int]) -> dict[int, list[Module]]:
+        result: dict[int, list[Module]] = {}
+        wanted = set(ids)
+        if not wanted:
+            return result
+        query = (
+            select(Module).where(col(Module.application_id).in_(wanted)).order_by(col(Module.id))
+        )
+        for row in self.session.exec(query):
+            result.setdefault(row.application_id, []).append(row)
+        return result
+
+    def members(self, application_id: int) -> list[Member]:
+        query = select(Member).where(Member.application_id == application_id)
+        return list(self.session.exec(query.order_by(col(Member.role), col(Member.user_id))))
+
+    def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[Member]]:
+        result: dict[int, list[Member]] = {}
+        wanted = set(ids)
+        if not wanted:
+            return result
+        query = select(Member).where(col(Member.application_id).in_(wanted))
+        for row in self.session.exec(query.order_by(col(Member.role), col(Member.user_id))):
+            result.setdefault(row.application_id, []).append(row)
+        return result
+
+    def replace_members(self, application_id: int, role: str, user_ids: Sequence[str]) -> None:
+        self.session.exec(
+            delete(Member).where(
+                col(Member.application_id) == application_id, col(Member.role) == role
+            )
+        )
+        self.session.add_all(
+            Member(application_id=application_id, user_id=user, role=role) for user in user_ids
+        )
+
+    def versions(self, application_id: int) -> dict[int, AppVersion]:
+        query = select(AppVersion).where(AppVersion.application_id == application_id)
+        return {row.environment_id: row for row in self.session.exec(query)}
+
+    def versions_of_applications(self, ids: Iterable[int]) -> dict[int, dict[int, AppVersion]]:
+        result: dict[int, dict[int, AppVersion]] = {}
+        wanted = set(ids)
+        if not wanted:
+            return result
+        query = select(AppVersion).where(col(AppVersion.application_id).in_(wanted))
+        for row in self.session.exec(query):
+            result.setdefault(row.application_id, {})[row.environment_id] = row
+        return result
+
+    def module_revision(self, module_id: int, environment_id: int) -> ModuleRevision | None:
+        return self.session.get(ModuleRevision, (module_id, environment_id))
+
+    def module_revisions(self, module_ids: Iterable[int]) -> list[ModuleRevision]:
+        wanted = set(module_ids)
+        if not wanted:
+            return []
+        query = select(ModuleRevision).where(col(ModuleRevision.module_id).in_(wanted))
+        return list(self.session.exec(query))
+
+    def used_tags(self, application_id: int) -> list[str]:
+        query = select(UsedTag.tag).where(UsedTag.application_id == application_id)
+        return list(self.session.exec(query))
+
+    def use_tag(self, application_id: int, tag: str) -> None:
+        if self.session.get(UsedTag, (application_id, tag)) is None:
+            self.session.add(UsedTag(application_id=application_id, tag=tag))
+
+    # hotfixes ------------------------------------------------------------------------------
+    def hotfix(self, hotfix_id: int, *, for_update: bool = False) -> Hotfix | None:
+        query = select(Hotfix).where(Hotfix.id == hotfix_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.exec(query).first()
+
+    def active_hotfix(self, application_id: int) -> Hotfix | None:
+        query = select(Hotfix).where(
+            Hotfix.application_id == application_id,
+            col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES),
+        )
+        return self.session.exec(query).first()
+
+    def active_hotfixes(self) -> list[Hotfix]:
+        query = (
+            select(Hotfix)
+            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
+            .order_by(col(Hotfix.opened_at), col(Hotfix.id))
+        )
+        return list(self.session.exec(query))
+
+    def latest_hotfix(self, application_id: int) -> Hotfix | None:
+        query = (
+            select(Hotfix)
+            .where(Hotfix.application_id == application_id)
+            .order_by(col(Hotfix.id).desc())
+        )
+        return self.session.exec(query).first()
+
+    def count_hotfixes(self) -> int:
+        return int(self.session.exec(select(func.count()).select_from(Hotfix)).one())
+
+    def hotfix_modules(self, hotfix_ids: Iterable[int]) -> dict[int, list[Module]]:
+        result: dict[int, list[Module]] = {}
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return result
+        query = (
+            select(HotfixModule.hotfix_id, Module)
+            .join(Module, col(Module.id) == col(HotfixModule.module_id))
+            .where(col(HotfixModule.hotfix_id).in_(wanted))
+            .order_by(col(Module.id))
+        )
+        for hotfix_id, module in self.session.exec(query):
+            result.setdefault(hotfix_id, []).append(module)
+        return result
+
+    def hotfix_owners(self, hotfix_ids: Iterable[int]) -> dict[int, list[str]]:
+        result: dict[int, list[str]] = {}
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return result
+        query = (
+            select(HotfixOwner)
+            .where(col(HotfixOwner.hotfix_id).in_(wanted))
+            .order_by(col(HotfixOwner.user_id))
+        )
+        for row in self.session.exec(query):
+            result.setdefault(row.hotfix_id, []).append(row.user_id)
+        return result
+
+    def checklists(self, hotfix_ids: Iterable[int]) -> dict[int, list[ChecklistItem]]:
+        result: dict[int, list[ChecklistItem]] = {}
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return result
+        query = (
+            select(ChecklistItem)
+            .where(col(ChecklistItem.hotfix_id).in_(wanted))
+            .order_by(col(ChecklistItem.id))
+        )
+        for row in self.session.exec(query):
+            result.setdefault(row.hotfix_id, []).append(row)
+        return result
+
+    def messages(self, hotfix_ids: Iterable[int]) -> dict[int, list[Message]]:
+        result: dict[int, list[Message]] = {}
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return result
+        query = select(Message).where(col(Message.hotfix_id).in_(wanted))
+        for row in self.session.exec(query.order_by(col(Message.channel))):
+            result.setdefault(row.hotfix_id, []).append(row)
+        return result
+
+    def message(self, hotfix_id: int, channel: str) -> Message | None:
+        return self.session.get(Message, (hotfix_id, channel))
+
+    def events(self, hotfix_id: int) -> list[Event]:
+        query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))
+        return list(self.session.exec(query))
+
+
+class Database:
+    """Opens one transaction per operation; the service layer holds no session of its own."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[Repository]:
+        try:
+            with write_session(self.engine) as session:
+                yield Repository(session)
+        except IntegrityError as error:
+            raise StorageConflict(str(error.orig)) from error
+        except OperationalError as error:
+            if _is_concurrency_failure(error):
+                raise StorageConflict(str(error.orig)) from error
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[Repository]:
+        with read_session(self.engine) as session:
+            yield Repository(session)
+
+    def ping(self) -> bool:
+        try:
+            with self.read() as repository:
+                repository.session.exec(select(1)).one()
+        except Exception:
+            return False
+        return True
+
+
+def _is_concurrency_failure(error: OperationalError) -> bool:
+    text = str(error.orig).lower()
+    return any(
+        marker in text
+        for marker in ("deadlock", "could not serialize", "database is locked", "lock timeout")
+    )
