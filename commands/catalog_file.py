@@ -161,7 +161,7 @@ def _read_application(spec: CatalogSpec, node: Node, where: str) -> ApplicationS
             spec, fields["require_approval"], f"{where}.require_approval"
         )
     versions = _mapping(spec, fields["versions"], f"{where}.versions", None)
-    application.versions_line = _line(fields["versions"])
+    application.versions_line = _key_line(node, "versions")
     for environment, value in versions.items():
         field_name = f"{where}.versions.{environment}"
         raw = _text(spec, value, field_name)
@@ -237,6 +237,13 @@ def _names(spec: CatalogSpec, node: Node, where: str) -> list[str]:
         if values.index(value) != index:
             raise spec.error(_line(node), f"{where}[{index}]", f"'{value}' is listed twice")
     return values
+
+
+def _key_line(node: Node, key: str) -> int:
+    for key_node, _ in node.value:
+        if key_node.value == key:
+            return _line(key_node)
+    return _line(node)
 
 
 def _line(node: Node) -> int:
