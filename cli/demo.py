@@ -1,24 +1,82 @@
-"""The seeds' scenario, played through the service layer on a fresh SQLite file."""
+"""`hotfix-bot demo`: the seeds' scenario played against the real server, as Slack would.
+
+A fresh SQLite file, the real Bolt app over real HTTP, a local stand-in for Slack's Web API,
+and signed slash commands and button clicks from @U0ANA (requester), @U0LEE (approver) and
+@U0RAJ (owner). Every message the bot posts or updates is printed as readable text.
+"""
 
 from __future__ import annotations
 
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from cli.render import events_text, hotfix_text
-from commands import applications, hotfixes, queries
+from commands import applications
 from commands.actors import Actor
 from commands.context import ServiceContext
-from commands.errors import DomainError
-from commands.results import Outcome
+from standin.render import render_blocks, render_view
+from standin.stack import LocalSlackStack
+from standin.web_api import RecordedCall
 from storage.setup import open_database
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "examples" / "catalog.yaml"
-ANA, RAJ, LEE = Actor("U0ANA"), Actor("U0RAJ"), Actor("U0LEE")
-ADMIN = Actor("demo-admin", is_admin=True)
+INCIDENT = "C0INCIDENT"
+ANA, RAJ, LEE = "U0ANA", "U0RAJ", "U0LEE"
+
+
+class Printer:
+    """Prints what the bot sends to Slack, one call at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __call__(self, call: RecordedCall) -> None:
+        text = self.describe(call)
+        if text:
+            with self.lock:
+                click.echo(text)
+
+    @staticmethod
+    def describe(call: RecordedCall) -> str | None:
+        params: dict[str, Any] = call.params
+        body = render_blocks(params["blocks"]) if params.get("blocks") else params.get("text", "")
+        channel = params.get("channel", "")
+        if call.method in ("chat.postMessage", "chat.update") and channel != INCIDENT:
+            if params.get("thread_ts"):
+                return None
+            return f"   (the same message, {call.method}, in #{channel}: the app's home channel)"
+        if call.method == "chat.postMessage" and params.get("thread_ts"):
+            return f"   ↳ thread: {render_blocks([_section(params.get('text', ''))])}"
+        if call.method == "chat.postMessage":
+            return _boxed(f"bot posted in #{channel}", body)
+        if call.method == "chat.update":
+            return _boxed(f"bot updated its message in #{channel}", body)
+        if call.method in ("response_url", "chat.postEphemeral"):
+            return _boxed("only the person who acted sees", body)
+        if call.method in ("views.open", "views.publish"):
+            return _boxed(f"bot {call.method}", render_view(params["view"]))
+        return None
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _boxed(title: str, body: str) -> str:
+    lines = [f"┌─ {title}"]
+    lines += [f"│ {line}" for line in body.strip().splitlines()]
+    lines.append("└─")
+    return "\n".join(lines)
+
+
+def _step(title: str) -> None:
+    click.echo("")
+    click.secho(f"== {title}", bold=True)
 
 
 def run_demo(keep: Path | None = None) -> int:
@@ -27,73 +85,89 @@ def run_demo(keep: Path | None = None) -> int:
         if path.exists():
             path.unlink()
         database = open_database(f"sqlite:///{path}")
+        ctx = ServiceContext(database)
         try:
-            _play(ServiceContext(database))
+            applications.load_catalog(ctx, Actor("demo-admin", is_admin=True), EXAMPLE_CATALOG)
+            with LocalSlackStack(ctx, on_call=Printer()) as stack:
+                _play(stack)
         finally:
             database.engine.dispose()
     return 0
 
 
-def _step(title: str) -> None:
-    click.echo("")
-    click.secho(f"== {title}", bold=True)
+def _wait(stack: LocalSlackStack, check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if check():
+            time.sleep(0.2)  # let the thread lines of the same change arrive before the next step
+            return
+        time.sleep(0.02)
+    raise click.ClickException(f"the demo timed out waiting for {what}")
 
 
-def _show(ctx: ServiceContext, outcome: Outcome) -> None:
-    click.echo(hotfix_text(outcome.hotfix, ctx.now(), color=True))
+def _buttons(stack: LocalSlackStack) -> dict[str, dict[str, Any]]:
+    message = [m for m in stack.slack.messages(INCIDENT) if not m.is_reply][-1]
+    found = {}
+    for block in message.blocks:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if isinstance(element, dict) and element.get("type") == "button":
+                found[f"{element['action_id']}|{element.get('value', '')}"] = element
+    return found
 
 
-def _refused(what: str, action: Callable[[], object]) -> None:
-    try:
-        action()
-    except DomainError as error:
-        click.secho(f"   refused, as it should be ({what}): {error.message}", fg="yellow")
-        return
-    raise SystemExit(f"the demo expected a refusal ({what}) and got none")
+def _click(stack: LocalSlackStack, user: str, action: str, value_contains: str = "") -> None:
+    assert stack.driver is not None
+    message = [m for m in stack.slack.messages(INCIDENT) if not m.is_reply][-1]
+    for key, element in _buttons(stack).items():
+        if key.split(":")[0].split("|")[0] == action and value_contains in key:
+            label = element["text"]["text"]
+            click.secho(f"@{user} clicks [ {label} ]", fg="cyan")
+            stack.driver.block_action(
+                user, element["action_id"], element.get("value", ""), INCIDENT, message.ts
+            )
+            return
+    raise click.ClickException(f"the demo found no {action} button")
 
 
-def _play(ctx: ServiceContext) -> None:
-    _step(f"Load the catalog {EXAMPLE_CATALOG.name}: eCommerce runs 1.7.0 in Production")
-    report = applications.load_catalog(ctx, ADMIN, EXAMPLE_CATALOG)
-    click.echo(f"   created: {', '.join(report.created)}")
+def _type(stack: LocalSlackStack, user: str, text: str) -> None:
+    assert stack.driver is not None
+    click.secho(f"@{user} types: /hotfix {text}", fg="cyan")
+    reply = stack.driver.slash_command(user, text, channel_id=INCIDENT)
+    click.echo(f"   (Slack got HTTP {reply.status} in {reply.elapsed * 1000:.0f} ms)")
 
-    _step("A severe defect in Production: @U0ANA opens a hotfix, fixed in Pre-Production")
-    opened = hotfixes.open_hotfix(
-        ctx,
-        ANA,
-        "ecommerce",
-        ["Checkout"],
-        "Payment fails for saved cards",
-        severity="critical",
-    )
-    _show(ctx, opened)
-    ref = opened.hotfix.ref
-    _refused(
-        "one unsolved hotfix per application",
-        lambda: hotfixes.open_hotfix(ctx, RAJ, "eCommerce", ["Catalog"], "Another defect"),
-    )
 
-    _step(f"@U0ANA asks to Tag & Deploy {opened.hotfix.suggested_version} to Production")
-    _show(ctx, hotfixes.request_deploy(ctx, ANA, ref))
-    _refused("four eyes", lambda: hotfixes.approve_deploy(ctx, ANA, ref))
+def _has(stack: LocalSlackStack, action: str) -> Callable[[], bool]:
+    return lambda: any(key.startswith(action) for key in _buttons(stack))
 
-    _step("@U0LEE approves: Production and Pre-Production run 1.7.1, Pre-Production stays red")
-    _show(ctx, hotfixes.approve_deploy(ctx, LEE, ref))
-    _refused("the fix has not reached every environment", lambda: hotfixes.solve(ctx, RAJ, ref))
-    _refused(
-        "Quality Assurance before Development",
-        lambda: hotfixes.mark_merged(ctx, RAJ, ref, "dev", "Checkout"),
-    )
 
-    _step("Propagate backward: merge Checkout into Quality Assurance")
-    _show(ctx, hotfixes.mark_merged(ctx, RAJ, ref, "qa", "Checkout"))
+def _play(stack: LocalSlackStack) -> None:
+    calls = stack.slack.calls
+    _step("A severe defect in Production: @U0ANA opens a hotfix in #incident")
+    _type(stack, ANA, "open eCommerce Checkout Payment fails for saved cards")
+    _wait(stack, lambda: len(calls("response_url")) >= 1, "the living message")
 
-    _step("Then into Development")
-    _show(ctx, hotfixes.mark_merged(ctx, RAJ, ref, "Development", "checkout"))
+    _step("@U0ANA clicks Tag & Deploy: four eyes, so an approver must say yes")
+    _click(stack, ANA, "hotfix_deploy")
+    _wait(stack, _has(stack, "hotfix_approve"), "the approval buttons")
+    _click(stack, ANA, "hotfix_approve")
+    _wait(stack, lambda: len(calls("response_url")) >= 2, "the refusal")
+
+    _step("@U0LEE approves: Production runs 1.7.1; Pre-Production stays red until solved")
+    _click(stack, LEE, "hotfix_approve")
+    _wait(stack, _has(stack, "hotfix_merged"), "the merge checklist")
+
+    _step("Propagate backward: Quality Assurance first, then Development")
+    _click(stack, RAJ, "hotfix_merged", "Quality Assurance")
+    _wait(stack, lambda: any("Development" in k for k in _buttons(stack)), "Development's turn")
+    _click(stack, RAJ, "hotfix_merged", "Development")
+    _wait(stack, _has(stack, "hotfix_solve"), "the solve button")
 
     _step("Mark Hotfix as Solved: nothing is red any more")
-    _show(ctx, hotfixes.solve(ctx, RAJ, ref))
+    _click(stack, RAJ, "hotfix_solve")
+    _wait(stack, lambda: not _buttons(stack), "the solved message")
 
-    _step(f"History of {ref}")
-    _, events = queries.history(ctx, ref)
-    click.echo(events_text(events))
+    _step("The audit trail")
+    before = len(calls("response_url"))
+    _type(stack, RAJ, "history HF-1")
+    _wait(stack, lambda: len(calls("response_url")) > before, "the history")
+    click.secho("\nDemo finished: HF-1 is solved.", fg="green", bold=True)

@@ -68,9 +68,13 @@ def test_demo_plays_the_seed_scenario_to_solved(tmp_path: Path) -> None:
     result = hotfix_bot("demo", database_url="sqlite:///unused.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     output = result.stdout
-    assert output.index("Tag & Deploy 1.7.1") < output.index("marked the hotfix as solved")
-    assert "refused, as it should be (four eyes)" in output
-    assert "[SOLVED] HF-1" in output
+    # It drives the real server: signed requests in, Web API calls out, rendered as text.
+    assert "Slack got HTTP 200" in output
+    assert output.index("[ Tag & Deploy 1.7.1 ]") < output.index("[ Approve ]")
+    assert "another person must approve it (four eyes)" in output
+    assert output.index("[ Merged ]") < output.index("[ Mark Hotfix as Solved ]")
+    assert "solved by @U0RAJ" in output
+    assert output.rstrip().endswith("Demo finished: HF-1 is solved.")
     assert not (tmp_path / "unused.db").exists(), "the demo must not touch DATABASE_URL"
 
 

@@ -1,0 +1,49 @@
+"""The Bolt app, built by a factory from settings and the service context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+
+from bot import listeners
+from bot.errors import handle_error
+from bot.publisher import Publisher
+from bot.services import BotServices
+from bot.settings import Settings
+from bot.slack_web import make_web_client
+from commands.context import ServiceContext
+
+
+def build_app(
+    settings: Settings, ctx: ServiceContext, client: WebClient | None = None
+) -> tuple[App, BotServices]:
+    client = client or make_web_client(settings.bot_token, settings.slack_api_url)
+    app = App(
+        client=client,
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
+        signing_secret=settings.signing_secret,
+        # Listeners run after the ack, in Bolt's thread pool: Slack gets its 200 at once.
+        process_before_response=False,
+        logger=logging.getLogger("hotfix-bot.bolt"),
+    )
+    services = BotServices(ctx=ctx, admins=settings.admins, publisher=Publisher(ctx, client))
+    app.middleware(_mark_retries)
+    app.error(handle_error)
+    listeners.register(app, services)
+    return app, services
+
+
+def finish_listeners(app: App) -> None:
+    """Wait for listeners still running after their ack (a graceful stop)."""
+    app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def _mark_retries(context: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:
+    # A Slack retry (X-Slack-Retry-Num) of something already applied is dropped quietly.
+    context["is_retry"] = bool(request.headers.get("x-slack-retry-num"))
+    return next()

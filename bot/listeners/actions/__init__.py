@@ -1,0 +1,30 @@
+"""Buttons on the living message: one small handler per file."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import ids
+from bot.errors import guarded
+from bot.listeners.actions import (
+    approve,
+    cancel,
+    deploy,
+    deploy_other_version,
+    merged,
+    reject,
+    skip,
+    solve,
+)
+from bot.services import BotServices
+
+
+def register(app: App, services: BotServices) -> None:
+    app.action(ids.DEPLOY)(guarded(deploy.handler(services)))
+    app.action(ids.DEPLOY_OTHER_VERSION)(guarded(deploy_other_version.handler(services)))
+    app.action(ids.CANCEL)(guarded(cancel.handler(services)))
+    app.action(ids.APPROVE)(guarded(approve.handler(services)))
+    app.action(ids.REJECT)(guarded(reject.handler(services)))
+    app.action(ids.MERGED_PATTERN)(guarded(merged.handler(services)))
+    app.action(ids.SKIP_PATTERN)(guarded(skip.handler(services)))
+    app.action(ids.SOLVE)(guarded(solve.handler(services)))

@@ -1,0 +1,160 @@
+"""One small function per `/hotfix` subcommand. Errors go to the single error handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from bot import views
+from bot.grammar import Request
+from bot.ids import ModalContext
+from bot.services import BotServices
+from commands import applications, hotfixes, queries
+from commands.describe import describe_event
+from commands.refs import looks_like_hotfix_ref
+from commands.results import Outcome
+
+Handler = Callable[[BotServices, Request, dict[str, Any], Respond, WebClient], None]
+
+
+def _private(respond: Respond, reply: tuple[str, list[Any]]) -> None:
+    text, blocks = reply
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def _key(command: dict[str, Any]) -> str:
+    # A Slack retry of the same slash command carries the same trigger id.
+    return f"command:{command.get('trigger_id') or command.get('user_id')}:{command.get('text')}"
+
+
+def _changed(
+    services: BotServices, outcome: Outcome, command: dict[str, Any], respond: Respond
+) -> None:
+    services.publisher.publish(
+        outcome.hotfix.ref, outcome.event, origin_channel=command.get("channel_id")
+    )
+    line = describe_event(outcome.event, lambda user: f"<@{user}>")
+    _private(respond, views.done_reply(f"{outcome.hotfix.ref}: {line}."))
+
+
+def help_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    _private(respond, views.help_reply())
+
+
+def open_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    if not r.args:
+        context = ModalContext("open", channel=c.get("channel_id", ""))
+        w.views_open(
+            trigger_id=c["trigger_id"],
+            view=views.open_modal(queries.applications(s.ctx), context),
+        )
+        return
+    application, modules = r.args
+    outcome = hotfixes.open_hotfix(
+        s.ctx,
+        s.actor(c["user_id"]),
+        application,
+        modules.split(","),
+        r.rest,
+        request_key=_key(c),
+    )
+    _changed(s, outcome, c, respond)
+
+
+def status(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    now = s.ctx.now()
+    if not r.args:
+        _private(respond, views.list_reply(queries.red_hotfixes(s.ctx), now))
+    elif looks_like_hotfix_ref(r.args[0]):
+        _private(respond, views.status_reply(queries.hotfix_status(s.ctx, r.args[0]), now))
+    else:
+        application, hotfix = queries.application_status(s.ctx, r.args[0])
+        _private(respond, views.application_reply(application, hotfix, now))
+
+
+def list_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    _private(respond, views.list_reply(queries.red_hotfixes(s.ctx), s.ctx.now()))
+
+
+def deploy(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    version = r.args[1] if len(r.args) > 1 else None
+    outcome = hotfixes.request_deploy(
+        s.ctx, s.actor(c["user_id"]), r.args[0], version, request_key=_key(c)
+    )
+    _changed(s, outcome, c, respond)
+
+
+def merged(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    ref, environment, module = r.args
+    outcome = hotfixes.mark_merged(
+        s.ctx, s.actor(c["user_id"]), ref, environment, module, request_key=_key(c)
+    )
+    _changed(s, outcome, c, respond)
+
+
+def skip(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    ref, environment, module = r.args
+    outcome = hotfixes.mark_skipped(
+        s.ctx, s.actor(c["user_id"]), ref, environment, module, r.rest, request_key=_key(c)
+    )
+    _changed(s, outcome, c, respond)
+
+
+def solve(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    outcome = hotfixes.solve(s.ctx, s.actor(c["user_id"]), r.args[0], request_key=_key(c))
+    _changed(s, outcome, c, respond)
+
+
+def cancel(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    outcome = hotfixes.cancel(s.ctx, s.actor(c["user_id"]), r.args[0], r.rest, request_key=_key(c))
+    _changed(s, outcome, c, respond)
+
+
+def history(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    hotfix, events = queries.history(s.ctx, r.args[0])
+    _private(respond, views.history_reply(hotfix, events))
+
+
+def apps(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    _private(respond, views.apps_reply(queries.applications(s.ctx)))
+
+
+def app_add(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    name, modules, version = r.args
+    snapshot = applications.add_application(
+        s.ctx, s.actor(c["user_id"]), name, modules.split(","), version
+    )
+    _private(respond, views.done_reply(f"Added {snapshot.name} at {version}."))
+    _private(respond, views.application_reply(snapshot, None, s.ctx.now()))
+
+
+def _members(role: str) -> Handler:
+    def run(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+        snapshot = applications.set_members(
+            s.ctx, s.actor(c["user_id"]), r.args[0], role, list(r.users)
+        )
+        people = " ".join(f"<@{user}>" for user in getattr(snapshot, f"{role}s"))
+        _private(respond, views.done_reply(f"{snapshot.name} {role}s: {people}."))
+
+    return run
+
+
+HANDLERS: dict[str, Handler] = {
+    "help": help_,
+    "open": open_,
+    "status": status,
+    "list": list_,
+    "deploy": deploy,
+    "merged": merged,
+    "skip": skip,
+    "solve": solve,
+    "cancel": cancel,
+    "history": history,
+    "apps": apps,
+    "app add": app_add,
+    "app owners": _members("owner"),
+    "app approvers": _members("approver"),
+}

@@ -1,0 +1,62 @@
+"""Reading `view.state.values`, and answering a submission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack
+
+from bot.ids import ModalContext
+from bot.services import BotServices
+from commands.errors import DomainError
+from commands.results import Outcome
+
+
+@dataclass(frozen=True)
+class Submission:
+    user: str
+    context: ModalContext
+    values: dict[str, dict[str, Any]]
+    request_key: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any], view: dict[str, Any]) -> Submission:
+        user = body["user"]["id"]
+        return cls(
+            user=user,
+            context=ModalContext.decode(view.get("private_metadata", "")),
+            values=view.get("state", {}).get("values", {}),
+            request_key=f"view:{view.get('id')}:{view.get('hash', '')}",
+        )
+
+    def text(self, field: tuple[str, str]) -> str:
+        state = self.values.get(field[0], {}).get(field[1], {})
+        return str(state.get("value") or "").strip()
+
+    def option(self, field: tuple[str, str]) -> str:
+        state = self.values.get(field[0], {}).get(field[1], {})
+        selected = state.get("selected_option") or {}
+        return str(selected.get("value") or "")
+
+    def users(self, field: tuple[str, str]) -> list[str]:
+        state = self.values.get(field[0], {}).get(field[1], {})
+        return list(state.get("selected_users") or [])
+
+
+def apply_or_show_error(
+    ack: Ack,
+    services: BotServices,
+    block_id: str,
+    change: Callable[[], Outcome],
+    origin_channel: str | None = None,
+) -> None:
+    """Run the change; a refusal is shown on the modal's field and the modal stays open."""
+    try:
+        outcome = change()
+    except DomainError as error:
+        ack(response_action="errors", errors={block_id: error.message[:2000]})
+        return
+    ack()
+    services.publisher.publish(outcome.hotfix.ref, outcome.event, origin_channel=origin_channel)

@@ -1,0 +1,19 @@
+"""What every listener needs: the service context, who is an admin, the message publisher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.publisher import Publisher
+from commands.actors import Actor
+from commands.context import ServiceContext
+
+
+@dataclass
+class BotServices:
+    ctx: ServiceContext
+    admins: frozenset[str]
+    publisher: Publisher
+
+    def actor(self, user_id: str) -> Actor:
+        return Actor(user_id=user_id, is_admin=user_id in self.admins)

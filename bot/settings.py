@@ -1,0 +1,81 @@
+"""Settings from the environment (and `.env`). A missing or malformed one stops start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """Names the variable at fault and what it should look like."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str
+    signing_secret: str
+    app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str | None = None
+    port: int = 3000
+    host: str = "0.0.0.0"
+    admins: frozenset[str] = field(default_factory=frozenset)
+    http_threads: int = 8
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, *, socket_mode: bool = False
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        errors: list[str] = []
+
+        def required(name: str, pattern: str, example: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                errors.append(f"{name} is not set (e.g. {example})")
+            elif not re.match(pattern, value):
+                errors.append(f"{name} is malformed: expected something like {example}")
+            return value
+
+        bot_token = required("SLACK_BOT_TOKEN", r"^xoxb-[\w-]+$", "xoxb-123-456-abc")
+        signing_secret = required("SLACK_SIGNING_SECRET", r"^[0-9a-zA-Z]{16,}$", "a 32-hex secret")
+        app_token = None
+        if socket_mode:
+            app_token = required("SLACK_APP_TOKEN", r"^xapp-[\w-]+$", "xapp-1-A0-123-abc")
+        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+        if not re.match(r"^https?://[^\s/]+(/[^\s]*)?$", api_url):
+            errors.append("SLACK_API_URL is malformed: expected a URL like https://slack.com/api/")
+        elif not api_url.endswith("/"):
+            api_url += "/"
+        port_text = env.get("PORT", "").strip() or "3000"
+        port = 0
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            errors.append(f"PORT is malformed: '{port_text}' is not a port number (1-65535)")
+        else:
+            port = int(port_text)
+        threads_text = env.get("HTTP_THREADS", "").strip() or "8"
+        if not threads_text.isdigit() or not 0 < int(threads_text) <= 256:
+            errors.append(f"HTTP_THREADS is malformed: '{threads_text}' (1-256)")
+        admins = frozenset(
+            part.strip() for part in env.get("HOTFIX_ADMINS", "").split(",") if part.strip()
+        )
+        for admin in admins:
+            if not re.match(r"^[UW][A-Z0-9]{2,30}$", admin):
+                errors.append(f"HOTFIX_ADMINS is malformed: '{admin}' is not a Slack user id")
+        if errors:
+            raise SettingsError("; ".join(errors))
+        return cls(
+            bot_token=bot_token,
+            signing_secret=signing_secret,
+            app_token=app_token,
+            slack_api_url=api_url,
+            database_url=env.get("DATABASE_URL") or None,
+            port=port,
+            host=env.get("HOST", "").strip() or "0.0.0.0",
+            admins=admins,
+            http_threads=int(threads_text) if threads_text.isdigit() else 8,
+        )

@@ -1,0 +1,42 @@
+"""Block Kit views: the service layer's snapshots turned into Slack messages, modals and Home.
+
+Imports only `commands.results`, `commands.describe`, `commands.lifecycle`, `commands.refs` and
+`bot.ids`: no storage, no SQL, no Web API calls. Every view is built with slack-sdk's Block Kit
+classes, so Slack's limits are checked when it is serialized (`to_dict()`).
+"""
+
+from bot.views.home import home_view
+from bot.views.hotfix_message import fallback_text, hotfix_message, thread_line
+from bot.views.modals import open_modal, reason_modal, version_modal
+from bot.views.replies import (
+    SUBCOMMANDS,
+    application_reply,
+    apps_reply,
+    done_reply,
+    error_reply,
+    help_reply,
+    history_reply,
+    list_reply,
+    status_reply,
+)
+from bot.views.text import mention
+
+__all__ = [
+    "SUBCOMMANDS",
+    "application_reply",
+    "apps_reply",
+    "done_reply",
+    "error_reply",
+    "fallback_text",
+    "help_reply",
+    "history_reply",
+    "home_view",
+    "hotfix_message",
+    "list_reply",
+    "mention",
+    "open_modal",
+    "reason_modal",
+    "status_reply",
+    "thread_line",
+    "version_modal",
+]

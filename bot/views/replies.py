@@ -1,0 +1,213 @@
+"""Replies to slash commands (usually ephemeral): help, status, lists, history, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block
+
+from bot.views.hotfix_message import (
+    event_line,
+    fallback_text,
+    hotfix_blocks,
+    red_summary,
+    state_emoji,
+)
+from bot.views.kit import context, divider, section
+from bot.views.text import (
+    SECTION_TEXT_LIMIT,
+    date_token,
+    escape,
+    join_limited,
+    mentions,
+    pipeline_code,
+    pipeline_inline,
+    truncate,
+)
+from commands.results import ApplicationSnapshot, EventLine, HotfixSnapshot
+
+MAX_REPLY_BLOCKS = 50
+MAX_LISTED = 40
+
+# The grammar of `/hotfix`, as people type it, and what each subcommand does.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("help", "this help"),
+    (
+        "open <app> <module>[,<module>...] <summary...>",
+        "open a hotfix (`/hotfix open` alone opens a form)",
+    ),
+    ("status [<hotfix-id>|<app>]", "a hotfix, an application, or everything red"),
+    ("list", "the red hotfixes, the oldest first"),
+    ("deploy <hotfix-id> [<version>]", "Tag & Deploy to Production (the next patch by default)"),
+    ("merged <hotfix-id> <environment> <module>", "a module has the fix in that environment"),
+    (
+        "skip <hotfix-id> <environment> <module> <reason...>",
+        "a module does not need the fix in that environment",
+    ),
+    ("solve <hotfix-id>", "Mark Hotfix as Solved once every environment has the fix"),
+    ("cancel <hotfix-id> <reason...>", "cancel a hotfix that was not deployed yet"),
+    ("history <hotfix-id>", "who did what, and when"),
+    ("apps", "the applications and their pipelines"),
+    ("remind <hotfix-id> <every>|off", "remind the owners every `<every>` (e.g. 4h), or stop"),
+    ("snooze <hotfix-id> <duration>", "no reminders for a while (e.g. 2h)"),
+)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("app add <app> <module>[,...] <version>", "add an application, in sync everywhere"),
+    ("app owners <app> <@user>...", "replace the owners of an application"),
+    ("app approvers <app> <@user>...", "replace who approves its Tag & Deploy"),
+)
+SUBCOMMANDS: tuple[str, ...] = tuple(
+    dict.fromkeys(usage.split()[0] for usage, _ in COMMANDS + ADMIN_COMMANDS)
+)
+
+
+def _usage_lines(commands: tuple[tuple[str, str], ...]) -> str:
+    return "\n".join(f"• `/hotfix {escape(usage)}`: {escape(what)}" for usage, what in commands)
+
+
+def help_reply(
+    suggestion: str | None = None, unknown: str | None = None
+) -> tuple[str, list[Block]]:
+    """The whole grammar; with `unknown`/`suggestion` when a subcommand was mistyped."""
+    intro = ""
+    if unknown is not None:
+        intro = f"I don't know `/hotfix {escape(truncate(unknown, 60))}`."
+    if suggestion:
+        intro = f"{intro} Did you mean `{escape(suggestion)}`?".strip()
+    blocks: list[Block] = []
+    if intro:
+        blocks.append(section(f":thinking_face: {intro}"))
+    blocks.append(section(f"*How to use `/hotfix`*\n{_usage_lines(COMMANDS)}"))
+    blocks.append(section(f"*Admins*\n{_usage_lines(ADMIN_COMMANDS)}"))
+    blocks.append(
+        context(
+            "Hotfix ids look like `HF-12`; environments are named or aliased "
+            "(`qa`, `Quality Assurance`). Approve and Reject are buttons on the hotfix message."
+        )
+    )
+    text = intro or "How to use /hotfix: " + ", ".join(SUBCOMMANDS)
+    return text, blocks
+
+
+def status_reply(hotfix: HotfixSnapshot, now: datetime) -> tuple[str, list[Block]]:
+    """The living message's body, without buttons."""
+    return fallback_text(hotfix), hotfix_blocks(hotfix, now, interactive=False)
+
+
+def application_blocks(app: ApplicationSnapshot) -> list[Block]:
+    approval = (
+        "Tag & Deploy needs an approver"
+        if app.require_approval
+        else "Tag & Deploy without approval"
+    )
+    facts = [
+        f"modules: {join_limited([escape(m) for m in app.modules], 800)}",
+        f"owners: {mentions(app.owners)}",
+        f"approvers: {mentions(app.approvers)}",
+        approval,
+    ]
+    if app.home_channel:
+        facts.append(f"channel: <#{escape(app.home_channel)}>")
+    red = f" · 🔴 {app.active_hotfix}" if app.active_hotfix else ""
+    return [
+        section(f"*{escape(app.name)}*{red}\n{pipeline_code(app.pipeline, with_fix=False)}"),
+        context(" · ".join(facts)),
+    ]
+
+
+def application_reply(
+    app: ApplicationSnapshot, hotfix: HotfixSnapshot | None, now: datetime
+) -> tuple[str, list[Block]]:
+    """An application's pipeline, and its unsolved (or latest) hotfix."""
+    blocks = application_blocks(app)
+    if hotfix is None:
+        blocks.append(context("No hotfix yet."))
+        status = "no hotfix yet"
+    elif hotfix.red:
+        blocks.append(divider())
+        blocks.extend(hotfix_blocks(hotfix, now, interactive=False))
+        status = f"{hotfix.ref} is red: {hotfix.step}"
+    else:
+        blocks.append(
+            context(
+                f"Latest hotfix: {state_emoji(hotfix)} *{hotfix.ref}* · "
+                f"{escape(truncate(hotfix.summary, 150))} · {hotfix.state.value}"
+            )
+        )
+        status = "nothing red"
+    text = escape(truncate(f"{app.name}: {status}", 300))
+    return text, blocks[:MAX_REPLY_BLOCKS]
+
+
+def list_reply(red: list[HotfixSnapshot], now: datetime) -> tuple[str, list[Block]]:
+    """Every red hotfix, the oldest first."""
+    if not red:
+        return "Nothing is red.", [section("✅ Nothing is red.")]
+    ordered = sorted(red, key=lambda h: h.opened_at)
+    count = f"{len(ordered)} red hotfix{'es' if len(ordered) != 1 else ''}"
+    blocks: list[Block] = [section(f"*🔴 {count}*, the oldest first")]
+    shown = ordered[:MAX_LISTED]
+    blocks.extend(section(red_summary(hotfix, now)) for hotfix in shown)
+    if len(ordered) > len(shown):
+        rest = [h.ref for h in ordered[len(shown) :]]
+        blocks.append(context(f"…and {len(rest)} more: {join_limited(rest, 1500)}"))
+    return f"{count}: " + ", ".join(h.ref for h in shown), blocks
+
+
+def history_reply(hotfix: HotfixSnapshot, events: list[EventLine]) -> tuple[str, list[Block]]:
+    """The audit trail of a hotfix, one line per event, with dates in the reader's zone."""
+    title = (
+        f"*History of {hotfix.ref}* · {escape(hotfix.application)} · "
+        f"{escape(truncate(hotfix.summary, 150))}"
+    )
+    blocks: list[Block] = [section(title)]
+    lines = [f"{date_token(event.at)} · {event_line(event)}" for event in events]
+    if not lines:
+        blocks.append(context("No events."))
+    chunk: list[str] = []
+    size = 0
+    limit = SECTION_TEXT_LIMIT - 100
+    shown = 0
+    for line in lines:
+        line = truncate(line, limit)
+        if chunk and size + len(line) + 1 > limit:
+            if len(blocks) >= MAX_REPLY_BLOCKS - 2:
+                break
+            blocks.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+        shown += 1
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    if shown < len(lines):
+        blocks.append(context(f"…and {len(lines) - shown} later events not shown."))
+    return f"History of {hotfix.ref}: {len(events)} events", blocks
+
+
+def apps_reply(apps: list[ApplicationSnapshot]) -> tuple[str, list[Block]]:
+    """Every application with its pipeline on one line."""
+    if not apps:
+        text = "No applications yet: an admin adds one with `/hotfix app add`."
+        return text, [section(escape(text))]
+    blocks: list[Block] = [section(f"*Applications* ({len(apps)})")]
+    shown = apps[:MAX_LISTED]
+    for app in shown:
+        red = f" · 🔴 {app.active_hotfix}" if app.active_hotfix else ""
+        blocks.append(section(f"*{escape(app.name)}*{red}\n{pipeline_inline(app.pipeline)}"))
+    if len(apps) > len(shown):
+        rest = [escape(a.name) for a in apps[len(shown) :]]
+        blocks.append(context(f"…and {len(rest)} more: {join_limited(rest, 1500)}"))
+    return f"{len(apps)} applications", blocks
+
+
+def error_reply(message: str) -> tuple[str, list[Block]]:
+    """A refusal or a mistake, said plainly (the message is escaped)."""
+    text = f":warning: {escape(message)}"
+    return truncate(text, SECTION_TEXT_LIMIT), [section(text)]
+
+
+def done_reply(text: str) -> tuple[str, list[Block]]:
+    """A confirmation; `text` is mrkdwn written by the caller (mentions allowed)."""
+    line = f":white_check_mark: {text}"
+    return truncate(line, SECTION_TEXT_LIMIT), [section(line)]
