@@ -302,6 +302,34 @@ def cancel(
 
 @main.command()
 @click.option(
+    "--socket-mode", is_flag=True, help="Connect over Socket Mode (needs SLACK_APP_TOKEN)."
+)
+def serve(socket_mode: bool) -> None:
+    """Serve the Slack app: HTTP on PORT at /slack/events (and /healthz), or Socket Mode."""
+    import logging
+
+    from bot.app import build_app
+    from bot.server import serve_http, wsgi_app
+    from bot.settings import Settings, SettingsError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_environment(socket_mode=socket_mode)
+    except SettingsError as error:
+        raise click.ClickException(f"cannot start: {error}") from error
+    with _context(settings.database_url) as ctx:
+        application_commands.ensure_pipeline(ctx)
+        app, _services = build_app(settings, ctx)
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(app, settings.app_token).start()
+        else:
+            serve_http(wsgi_app(app, ctx), settings.host, settings.port, settings.http_threads)
+
+
+@main.command()
+@click.option(
     "--keep",
     type=click.Path(path_type=Path),
     default=None,

@@ -41,7 +41,8 @@ def test_slash_command_is_hotfix_served_by_the_events_endpoint(manifest: dict[st
     commands = manifest["features"]["slash_commands"]
     assert [c["command"] for c in commands] == ["/hotfix"]
     assert commands[0]["url"].endswith(EVENTS_PATH)
-    assert commands[0]["should_escape"] is False
+    # Mentions must arrive as user ids (<@U…>) for `/hotfix app owners`.
+    assert commands[0]["should_escape"] is True
 
 
 def test_events_and_interactivity_point_to_the_events_endpoint(manifest: dict[str, Any]) -> None:

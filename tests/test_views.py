@@ -33,7 +33,7 @@ from bot.views import (
     version_modal,
 )
 from bot.views.hotfix_message import MAX_MODULE_BUTTONS
-from bot.views.text import escape
+from bot.views.text import escape, mention
 from commands import applications, hotfixes, queries
 from commands.actors import Actor
 from commands.context import ServiceContext
@@ -731,3 +731,9 @@ def test_views_import_only_the_service_layers_snapshots_and_the_ids() -> None:
                     assert name in ALLOWED_IMPORTS or name.startswith("bot.views"), (path, name)
                 assert top not in ("sqlalchemy", "sqlmodel"), (path, name)
                 assert not name.startswith("slack_sdk.web"), (path, name)
+
+
+def test_mentions_render_slack_users_and_leave_other_ids_as_text() -> None:
+    assert mention("U0ANA") == "<@U0ANA>"
+    assert mention("W0LEE") == "<@W0LEE>"
+    assert mention("cli:ana<x>") == "cli:ana&lt;x&gt;"

@@ -12,7 +12,6 @@ from commands.results import EnvironmentLine
 ELLIPSIS = "…"
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks), with a little headroom.
 SECTION_TEXT_LIMIT = 3000
-FIELD_TEXT_LIMIT = 2000
 CONTEXT_TEXT_LIMIT = 2000
 HEADER_LIMIT = 150
 BUTTON_TEXT_LIMIT = 75

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import DEFAULT_SLACK_API_URL, Settings, SettingsError
+
+GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "0123456789abcdef0123"}
+
+
+def test_defaults() -> None:
+    settings = Settings.from_environment(GOOD)
+    assert settings.slack_api_url == DEFAULT_SLACK_API_URL
+    assert settings.port == 3000
+    assert settings.database_url is None
+    assert settings.admins == frozenset()
+
+
+def test_everything_configurable() -> None:
+    settings = Settings.from_environment(
+        {
+            **GOOD,
+            "SLACK_API_URL": "http://127.0.0.1:9999/api",
+            "PORT": "8080",
+            "DATABASE_URL": "sqlite:///x.db",
+            "HOTFIX_ADMINS": "U0ADMIN, U0OTHER",
+            "SLACK_APP_TOKEN": "xapp-1-A-1-x",
+        },
+        socket_mode=True,
+    )
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.port == 8080
+    assert settings.admins == {"U0ADMIN", "U0OTHER"}
+    assert settings.app_token == "xapp-1-A-1-x"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN is malformed"),
+        ({"SLACK_SIGNING_SECRET": "short"}, "SLACK_SIGNING_SECRET is malformed"),
+        ({"PORT": "http"}, "PORT is malformed: 'http'"),
+        ({"PORT": "70000"}, "PORT is malformed"),
+        ({"SLACK_API_URL": "slack api"}, "SLACK_API_URL is malformed"),
+        ({"HOTFIX_ADMINS": "ana"}, "HOTFIX_ADMINS is malformed: 'ana'"),
+    ],
+)
+def test_a_missing_or_malformed_setting_names_itself(change: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_environment({**GOOD, **change})
+
+
+def test_socket_mode_needs_the_app_token() -> None:
+    with pytest.raises(SettingsError, match="SLACK_APP_TOKEN is not set"):
+        Settings.from_environment(GOOD, socket_mode=True)
