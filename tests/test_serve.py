@@ -27,7 +27,12 @@ def test_serve_refuses_to_start_without_settings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     result = subprocess.run(
         [sys.executable, "-m", "cli.main", "serve"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
@@ -38,8 +43,11 @@ def test_serve_answers_health_checks_and_slack(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/served.db"
     subprocess.run(
         [sys.executable, "-m", "cli.main", "catalog", "load", str(EXAMPLE_CATALOG)],
-        env={**os.environ, "DATABASE_URL": database}, cwd=tmp_path, check=True,
-        capture_output=True, timeout=60,
+        env={**os.environ, "DATABASE_URL": database},
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     port = free_port()
     with FakeSlackWebApi() as slack:
@@ -54,7 +62,11 @@ def test_serve_answers_health_checks_and_slack(tmp_path: Path) -> None:
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "serve"],
-            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             deadline = time.monotonic() + 30
