@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot import listeners
 from bot.errors import handle_error
 from bot.publisher import Publisher
+from bot.reminders import Sweeper
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack_web import make_web_client
@@ -31,7 +32,13 @@ def build_app(
         process_before_response=False,
         logger=logging.getLogger("hotfix-bot.bolt"),
     )
-    services = BotServices(ctx=ctx, admins=settings.admins, publisher=Publisher(ctx, client))
+    ctx.reminders = settings.reminders
+    services = BotServices(
+        ctx=ctx,
+        admins=settings.admins,
+        publisher=Publisher(ctx, client),
+        sweeper=Sweeper(ctx, client),
+    )
     app.middleware(_mark_retries)
     app.error(handle_error)
     listeners.register(app, services)

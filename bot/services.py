@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.publisher import Publisher
+from bot.reminders import Sweeper
 from commands.actors import Actor
 from commands.context import ServiceContext
 
@@ -14,6 +15,7 @@ class BotServices:
     ctx: ServiceContext
     admins: frozenset[str]
     publisher: Publisher
+    sweeper: Sweeper
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_admin=user_id in self.admins)

@@ -7,6 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from commands.errors import InvalidInput
+from commands.reminder_rules import ReminderPolicy
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
@@ -25,6 +28,8 @@ class Settings:
     host: str = "0.0.0.0"
     admins: frozenset[str] = field(default_factory=frozenset)
     http_threads: int = 8
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    sweep_seconds: float = 60.0
 
     @classmethod
     def from_environment(
@@ -66,6 +71,19 @@ class Settings:
         for admin in admins:
             if not re.match(r"^[UW][A-Z0-9]{2,30}$", admin):
                 errors.append(f"HOTFIX_ADMINS is malformed: '{admin}' is not a Slack user id")
+        reminders = ReminderPolicy()
+        try:
+            reminders = ReminderPolicy.from_settings(env)
+        except InvalidInput as error:
+            errors.append(error.message)
+        sweep_text = env.get("REMINDER_SWEEP_SECONDS", "").strip() or "60"
+        try:
+            sweep_seconds = float(sweep_text)
+            if not 0.1 <= sweep_seconds <= 3600:
+                raise ValueError(sweep_text)
+        except ValueError:
+            errors.append(f"REMINDER_SWEEP_SECONDS is malformed: '{sweep_text}' (0.1 to 3600)")
+            sweep_seconds = 60.0
         if errors:
             raise SettingsError("; ".join(errors))
         return cls(
@@ -78,4 +96,6 @@ class Settings:
             host=env.get("HOST", "").strip() or "0.0.0.0",
             admins=admins,
             http_threads=int(threads_text) if threads_text.isdigit() else 8,
+            reminders=reminders,
+            sweep_seconds=sweep_seconds,
         )

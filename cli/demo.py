@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import click
 from commands import applications
 from commands.actors import Actor
 from commands.context import ServiceContext
+from commands.reminder_rules import ReminderPolicy
 from standin.render import render_blocks, render_view
 from standin.stack import LocalSlackStack
 from standin.web_api import RecordedCall
@@ -34,6 +36,7 @@ class Printer:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.direct: dict[str, str] = {}  # DM channel -> user
 
     def __call__(self, call: RecordedCall) -> None:
         text = self.describe(call)
@@ -41,11 +44,12 @@ class Printer:
             with self.lock:
                 click.echo(text)
 
-    @staticmethod
-    def describe(call: RecordedCall) -> str | None:
+    def describe(self, call: RecordedCall) -> str | None:
         params: dict[str, Any] = call.params
         body = render_blocks(params["blocks"]) if params.get("blocks") else params.get("text", "")
         channel = params.get("channel", "")
+        if call.method == "chat.postMessage" and channel in self.direct:
+            return _boxed(f"bot sent a direct message to @{self.direct[channel]}", body)
         if call.method in ("chat.postMessage", "chat.update") and channel != INCIDENT:
             if params.get("thread_ts"):
                 return None
@@ -88,7 +92,14 @@ def run_demo(keep: Path | None = None) -> int:
         ctx = ServiceContext(database)
         try:
             applications.load_catalog(ctx, Actor("demo-admin", is_admin=True), EXAMPLE_CATALOG)
-            with LocalSlackStack(ctx, on_call=Printer()) as stack:
+            printer = Printer()
+            # Reminders every few seconds while the fix waits for Tag & Deploy, so the demo
+            # shows a nudge; the catalog's own cadences apply to the later steps.
+            ctx.reminders = ReminderPolicy(
+                open_every=timedelta(seconds=3), approval_every=timedelta(hours=1)
+            )
+            with LocalSlackStack(ctx, on_call=printer, sweep_seconds=0.5) as stack:
+                printer.direct = {stack.slack.dm_channel(user): user for user in (ANA, RAJ)}
                 _play(stack)
         finally:
             database.engine.dispose()
@@ -136,6 +147,19 @@ def _type(stack: LocalSlackStack, user: str, text: str) -> None:
     click.echo(f"   (Slack got HTTP {reply.status} in {reply.elapsed * 1000:.0f} ms)")
 
 
+def _direct_message(stack: LocalSlackStack, user: str) -> Any:
+    messages = stack.slack.messages(stack.slack.dm_channel(user))
+    return messages[-1] if messages else None
+
+
+def _snooze(stack: LocalSlackStack, user: str) -> None:
+    assert stack.driver is not None
+    message = _direct_message(stack, user)
+    channel = stack.slack.dm_channel(user)
+    click.secho(f"@{user} clicks [ Snooze 1h ] on the reminder", fg="cyan")
+    stack.driver.block_action(user, "hotfix_snooze:1h", "HF-1|||1h", channel, message.ts)
+
+
 def _has(stack: LocalSlackStack, action: str) -> Callable[[], bool]:
     return lambda: any(key.startswith(action) for key in _buttons(stack))
 
@@ -146,11 +170,16 @@ def _play(stack: LocalSlackStack) -> None:
     _type(stack, ANA, "open eCommerce Checkout Payment fails for saved cards")
     _wait(stack, lambda: len(calls("response_url")) >= 1, "the living message")
 
+    _step("The fix is still being tested: the bot nudges the owners by direct message")
+    _wait(stack, lambda: _direct_message(stack, ANA) is not None, "a reminder")
+    _snooze(stack, ANA)
+    _wait(stack, lambda: len(calls("response_url")) >= 2, "the snooze answer")
+
     _step("@U0ANA clicks Tag & Deploy: four eyes, so an approver must say yes")
     _click(stack, ANA, "hotfix_deploy")
     _wait(stack, _has(stack, "hotfix_approve"), "the approval buttons")
     _click(stack, ANA, "hotfix_approve")
-    _wait(stack, lambda: len(calls("response_url")) >= 2, "the refusal")
+    _wait(stack, lambda: len(calls("response_url")) >= 3, "the refusal")
 
     _step("@U0LEE approves: Production runs 1.7.1; Pre-Production stays red until solved")
     _click(stack, LEE, "hotfix_approve")

@@ -309,6 +309,7 @@ def serve(socket_mode: bool) -> None:
     import logging
 
     from bot.app import build_app
+    from bot.reminders import start_scheduler
     from bot.server import serve_http, wsgi_app
     from bot.settings import Settings, SettingsError
 
@@ -319,13 +320,17 @@ def serve(socket_mode: bool) -> None:
         raise click.ClickException(f"cannot start: {error}") from error
     with _context(settings.database_url) as ctx:
         application_commands.ensure_pipeline(ctx)
-        app, _services = build_app(settings, ctx)
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+        app, services = build_app(settings, ctx)
+        scheduler = start_scheduler(services.sweeper, settings.sweep_seconds)
+        try:
+            if socket_mode:
+                from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            SocketModeHandler(app, settings.app_token).start()
-        else:
-            serve_http(wsgi_app(app, ctx), settings.host, settings.port, settings.http_threads)
+                SocketModeHandler(app, settings.app_token).start()
+            else:
+                serve_http(wsgi_app(app, ctx), settings.host, settings.port, settings.http_threads)
+        finally:
+            scheduler.shutdown(wait=False)
 
 
 @main.command()

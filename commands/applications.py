@@ -232,6 +232,10 @@ def _upsert_application(
         ("name", spec.name),
         ("home_channel", spec.home_channel),
         ("require_approval", spec.require_approval),
+        ("remind_open_seconds", spec.remind_open_seconds),
+        ("remind_approval_seconds", spec.remind_approval_seconds),
+        ("remind_propagating_seconds", spec.remind_propagating_seconds),
+        ("escalation_usergroup", spec.escalation_usergroup),
     ):
         if getattr(app, attribute) != value:
             setattr(app, attribute, value)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from commands.durations import parse_duration
 from commands.errors import InvalidInput
 from commands.versions import Version
 
@@ -38,6 +40,10 @@ class ApplicationSpec:
     require_approval: bool = True
     versions: dict[str, VersionSpec] = field(default_factory=dict)
     versions_line: int = 0
+    remind_open_seconds: int | None = None
+    remind_approval_seconds: int | None = None
+    remind_propagating_seconds: int | None = None
+    escalation_usergroup: str | None = None
 
 
 @dataclass
@@ -118,6 +124,7 @@ def _read_pipeline(spec: CatalogSpec, node: Node) -> None:
 
 
 _APP_FIELDS = {
+    "reminders",
     "name",
     "modules",
     "owners",
@@ -160,6 +167,8 @@ def _read_application(spec: CatalogSpec, node: Node, where: str) -> ApplicationS
         application.require_approval = _boolean(
             spec, fields["require_approval"], f"{where}.require_approval"
         )
+    if "reminders" in fields:
+        _read_reminders(spec, application, fields["reminders"], f"{where}.reminders")
     versions = _mapping(spec, fields["versions"], f"{where}.versions", None)
     application.versions_line = _key_line(node, "versions")
     for environment, value in versions.items():
@@ -173,6 +182,36 @@ def _read_application(spec: CatalogSpec, node: Node, where: str) -> ApplicationS
             raise spec.error(_line(value), field_name, error.message) from error
         application.versions[environment] = VersionSpec(tag, has_changes, _line(value))
     return application
+
+
+_REMINDER_STEPS = {
+    "open": "remind_open_seconds",
+    "awaiting_approval": "remind_approval_seconds",
+    "propagating": "remind_propagating_seconds",
+}
+
+
+def _read_reminders(
+    spec: CatalogSpec, application: ApplicationSpec, node: Node, where: str
+) -> None:
+    fields = _mapping(spec, node, where, {*_REMINDER_STEPS, "escalation_usergroup"})
+    for step, attribute in _REMINDER_STEPS.items():
+        if step in fields:
+            text = _text(spec, fields[step], f"{where}.{step}")
+            try:
+                every = parse_duration(text, least=timedelta(minutes=1))
+            except InvalidInput as error:
+                raise spec.error(_line(fields[step]), f"{where}.{step}", error.message) from error
+            setattr(application, attribute, int(every.total_seconds()))
+    if "escalation_usergroup" in fields:
+        group = _text(spec, fields["escalation_usergroup"], f"{where}.escalation_usergroup")
+        if not re.match(r"^S[A-Z0-9]{2,30}$", group):
+            raise spec.error(
+                _line(fields["escalation_usergroup"]),
+                f"{where}.escalation_usergroup",
+                f"'{group}' is not a Slack user group id (like S0614TZR7)",
+            )
+        application.escalation_usergroup = group
 
 
 def _mapping(

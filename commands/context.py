@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from commands.reminder_rules import ReminderPolicy
 from storage.repository import Database
 
 Clock = Callable[[], datetime]
@@ -19,6 +20,7 @@ def utc_now() -> datetime:
 class ServiceContext:
     db: Database
     clock: Clock = field(default=utc_now)
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
     def now(self) -> datetime:
         return self.clock()

@@ -37,6 +37,12 @@ def describe_event(event: EventLine, mention: Mention) -> str:
             return f"{who} marked the hotfix as solved"
         case "cancelled":
             return f"{who} cancelled the hotfix: {d.get('reason')}"
+        case "snoozed":
+            return f"{who} snoozed the reminders for {d.get('for')}"
+        case "reminders_set":
+            return f"{who} set the reminders to every {d.get('every')}"
+        case "reminders_off":
+            return f"{who} turned the reminders off"
         case _:
             extra = ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
             return f"{who}: {event.kind.replace('_', ' ')}" + (f" ({extra})" if extra else "")

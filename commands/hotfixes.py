@@ -26,6 +26,7 @@ from commands.lifecycle import (
 )
 from commands.pipeline import Pipeline
 from commands.refs import Severity, format_hotfix_ref, parse_hotfix_ref
+from commands.reminders import reschedule
 from commands.results import EventLine, Outcome
 from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
 from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
@@ -135,7 +136,9 @@ def open_hotfix(
             }
             if out_of_sync:
                 details["forced"] = out_of_sync
-            return _finish(repository, hotfix, actor, "opened", details, now)
+            outcome = _finish(repository, hotfix, actor, "opened", details, now)
+            reschedule(repository, ctx.reminders, hotfix, app, now)
+            return outcome
     except StorageConflict as error:
         raise Conflict(
             f"someone opened a hotfix for {application} at the same moment: see `/hotfix list`"
@@ -332,7 +335,9 @@ def _mutate(
                 owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
                 owners.update(role_members(members, "owner"))
                 require_member(actor, owners, role_members(members, "approver"), f"change {ref}")
-            return apply(repository, hotfix, app, now)
+            outcome = apply(repository, hotfix, app, now)
+            reschedule(repository, ctx.reminders, hotfix, app, now)
+            return outcome
     except StorageConflict as error:
         raise Conflict(
             f"{ref} was changed by someone else at the same moment: look at it again and retry"

@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 
 from bot.app import build_app, finish_listeners
+from bot.reminders import start_scheduler
 from bot.server import RunningServer, start_http, wsgi_app
 from bot.services import BotServices
 from bot.settings import Settings
 from commands.context import ServiceContext
+from commands.reminder_rules import ReminderPolicy
 from standin.slack_client import SlackDriver
 from standin.web_api import FakeSlackWebApi, RecordedCall
 
@@ -31,6 +34,8 @@ class LocalSlackStack:
         admins: Iterable[str] = (),
         on_call: Callable[[RecordedCall], None] | None = None,
         http_threads: int = 8,
+        reminders: ReminderPolicy | None = None,
+        sweep_seconds: float | None = None,
     ) -> None:
         self.ctx = ctx
         self.signing_secret = secrets.token_hex(16)
@@ -38,6 +43,9 @@ class LocalSlackStack:
         self.slack = FakeSlackWebApi(token=self.token, on_call=on_call)
         self.admins = frozenset(admins)
         self.http_threads = http_threads
+        self.reminders = reminders or ctx.reminders
+        self.sweep_seconds = sweep_seconds  # None: no scheduler; the caller sweeps by hand
+        self.scheduler: BackgroundScheduler | None = None
         self.server: RunningServer | None = None
         self.app: App | None = None
         self.services: BotServices | None = None
@@ -51,15 +59,20 @@ class LocalSlackStack:
             slack_api_url=self.slack.base_url,
             admins=self.admins,
             port=0,
+            reminders=self.reminders,
         )
         self.app, self.services = build_app(settings, self.ctx)
         self.server = start_http(wsgi_app(self.app, self.ctx), threads=self.http_threads)
+        if self.sweep_seconds is not None:
+            self.scheduler = start_scheduler(self.services.sweeper, self.sweep_seconds)
         self.driver = SlackDriver(
             f"{self.server.url}/slack/events", self.signing_secret, web_api=self.slack
         )
         return self
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
         if self.server is not None:
             self.server.stop()
         if self.app is not None:

@@ -30,6 +30,11 @@ class Application(SQLModel, table=True):
     home_channel: str | None = Field(default=None, max_length=40)
     require_approval: bool = True
     created_at: datetime
+    # Reminder cadence per step, in seconds; None means the global setting.
+    remind_open_seconds: int | None = None
+    remind_approval_seconds: int | None = None
+    remind_propagating_seconds: int | None = None
+    escalation_usergroup: str | None = Field(default=None, max_length=40)
 
 
 class Module(SQLModel, table=True):
@@ -176,3 +181,31 @@ class AppliedRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     at: datetime
+
+
+class Reminder(SQLModel, table=True):
+    """When a red hotfix's owners are nudged next. The database, not a scheduler's memory."""
+
+    __tablename__ = "reminder"
+
+    hotfix_id: int = Field(foreign_key="hotfix.id", primary_key=True)
+    enabled: bool = True
+    every_seconds: int | None = None  # a per-hotfix cadence from `/hotfix remind`
+    next_due_at: datetime = Field(index=True)
+    unanswered: int = 0  # nudge rounds since someone last acted on the hotfix
+    pending_recipients: str | None = Field(default=None, sa_column=Column(Text))  # JSON list
+    escalated_at: datetime | None = None
+    failures: int = 0
+    last_sent_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_until: datetime | None = None
+
+
+class UserTimezone(SQLModel, table=True):
+    """Slack users' time zones (users.info), cached for quiet hours."""
+
+    __tablename__ = "user_timezone"
+
+    user_id: str = Field(primary_key=True, max_length=40)
+    tz: str | None = Field(default=None, max_length=80)
+    fetched_at: datetime

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, col, delete, select
@@ -29,7 +29,9 @@ from storage.models import (
     Message,
     Module,
     ModuleRevision,
+    Reminder,
     UsedTag,
+    UserTimezone,
 )
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -279,6 +281,60 @@ class Repository:
 
     def message(self, hotfix_id: int, channel: str) -> Message | None:
         return self.session.get(Message, (hotfix_id, channel))
+
+    # reminders ---------------------------------------------------------------------------
+    def reminder(self, hotfix_id: int, *, for_update: bool = False) -> Reminder | None:
+        query = select(Reminder).where(Reminder.hotfix_id == hotfix_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.exec(query).first()
+
+    def delete_reminder(self, hotfix_id: int) -> None:
+        self.session.exec(delete(Reminder).where(col(Reminder.hotfix_id) == hotfix_id))
+
+    def claim_due_reminders(
+        self, now: datetime, worker: str, lease_until: datetime, limit: int
+    ) -> list[Reminder]:
+        """Take up to `limit` due reminders for `worker`, skipping rows another worker holds.
+
+        On PostgreSQL, FOR UPDATE SKIP LOCKED lets two replicas claim disjoint rows at once; on
+        SQLite the write transaction (BEGIN IMMEDIATE) already serializes the claim.
+        """
+        due = (
+            select(Reminder.hotfix_id)
+            .where(
+                col(Reminder.enabled),
+                col(Reminder.next_due_at) <= now,
+                or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) < now),
+            )
+            .order_by(col(Reminder.next_due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(self.session.exec(due))
+        if not ids:
+            return []
+        self.session.exec(
+            update(Reminder)
+            .where(col(Reminder.hotfix_id).in_(ids))
+            .values(claimed_by=worker, claimed_until=lease_until)
+        )
+        rows = self.session.exec(select(Reminder).where(col(Reminder.hotfix_id).in_(ids)))
+        return sorted(rows, key=lambda row: (row.next_due_at, row.hotfix_id))
+
+    def hotfixes_by_ids(self, ids: Iterable[int]) -> list[Hotfix]:
+        wanted = set(ids)
+        if not wanted:
+            return []
+        query = select(Hotfix).where(col(Hotfix.id).in_(wanted)).order_by(col(Hotfix.id))
+        return list(self.session.exec(query))
+
+    def timezones(self, users: Iterable[str]) -> dict[str, UserTimezone]:
+        wanted = set(users)
+        if not wanted:
+            return {}
+        query = select(UserTimezone).where(col(UserTimezone.user_id).in_(wanted))
+        return {row.user_id: row for row in self.session.exec(query)}
 
     def events(self, hotfix_id: int) -> list[Event]:
         query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))

@@ -72,6 +72,8 @@ def test_demo_plays_the_seed_scenario_to_solved(tmp_path: Path) -> None:
     assert "Slack got HTTP 200" in output
     assert output.index("[ Tag & Deploy 1.7.1 ]") < output.index("[ Approve ]")
     assert "another person must approve it (four eyes)" in output
+    assert "bot sent a direct message to @U0ANA" in output and "[ Snooze 1h ]" in output
+    assert "no reminders for 1h" in output
     assert output.index("[ Merged ]") < output.index("[ Mark Hotfix as Solved ]")
     assert "solved by @U0RAJ" in output
     assert output.rstrip().endswith("Demo finished: HF-1 is solved.")

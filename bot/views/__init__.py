@@ -8,6 +8,12 @@ classes, so Slack's limits are checked when it is serialized (`to_dict()`).
 from bot.views.home import home_view
 from bot.views.hotfix_message import fallback_text, hotfix_message, thread_line
 from bot.views.modals import open_modal, reason_modal, version_modal
+from bot.views.nudges import (
+    escalation_message,
+    nudge_message,
+    reminder_thread_line,
+    snoozed_reply,
+)
 from bot.views.replies import (
     SUBCOMMANDS,
     application_reply,
@@ -27,6 +33,7 @@ __all__ = [
     "apps_reply",
     "done_reply",
     "error_reply",
+    "escalation_message",
     "fallback_text",
     "help_reply",
     "history_reply",
@@ -34,8 +41,11 @@ __all__ = [
     "hotfix_message",
     "list_reply",
     "mention",
+    "nudge_message",
     "open_modal",
     "reason_modal",
+    "reminder_thread_line",
+    "snoozed_reply",
     "status_reply",
     "thread_line",
     "version_modal",

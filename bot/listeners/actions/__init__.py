@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
+
+from slack_bolt import Ack, App
 
 from bot import ids
 from bot.errors import guarded
@@ -14,6 +16,7 @@ from bot.listeners.actions import (
     merged,
     reject,
     skip,
+    snooze,
     solve,
 )
 from bot.services import BotServices
@@ -28,3 +31,10 @@ def register(app: App, services: BotServices) -> None:
     app.action(ids.MERGED_PATTERN)(guarded(merged.handler(services)))
     app.action(ids.SKIP_PATTERN)(guarded(skip.handler(services)))
     app.action(ids.SOLVE)(guarded(solve.handler(services)))
+    app.action(ids.SNOOZE_PATTERN)(guarded(snooze.handler(services)))
+    app.action("open")(guarded(_acknowledge_link))
+
+
+def _acknowledge_link(ack: Ack, *_: Any) -> None:
+    """A link button still sends an interaction; there is nothing to do but acknowledge it."""
+    ack()

@@ -12,7 +12,7 @@ from bot import views
 from bot.grammar import Request
 from bot.ids import ModalContext
 from bot.services import BotServices
-from commands import applications, hotfixes, queries
+from commands import applications, hotfixes, queries, reminders
 from commands.describe import describe_event
 from commands.refs import looks_like_hotfix_ref
 from commands.results import Outcome
@@ -142,7 +142,28 @@ def _members(role: str) -> Handler:
     return run
 
 
+def remind(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    hotfix, event = reminders.set_cadence(s.ctx, s.actor(c["user_id"]), r.args[0], r.args[1])
+    s.publisher.publish(hotfix.ref, event)
+    every = event.details.get("every")
+    text = f"{hotfix.ref}: reminders every {every}." if every else f"{hotfix.ref}: reminders off."
+    _private(respond, views.done_reply(text))
+
+
+def snooze(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
+    hotfix, event = reminders.snooze(
+        s.ctx, s.actor(c["user_id"]), r.args[0], r.args[1], request_key=_key(c)
+    )
+    s.publisher.publish(hotfix.ref, event)
+    until = reminders.next_reminder(s.ctx, hotfix.ref)
+    _private(
+        respond, views.done_reply(views.snoozed_reply(hotfix.ref, event.details["for"], until))
+    )
+
+
 HANDLERS: dict[str, Handler] = {
+    "remind": remind,
+    "snooze": snooze,
     "help": help_,
     "open": open_,
     "status": status,

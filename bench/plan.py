@@ -1,0 +1,42 @@
+"""How much the benchmark does: the full run, or a quick smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    requests: int  # per (request kind, concurrency) cell
+    warmup: int  # requests of each kind before measuring, per server
+    small_applications: int
+    large_applications: int
+    modules: int = 40
+    hotfixes_per_application: int = 4
+    concurrencies: tuple[int, ...] = (1, 16)
+    threads: int = 8  # HTTP_THREADS of the server under test (the product's default)
+    cell_time_limit: float = 240.0
+
+    @classmethod
+    def full(cls, threads: int = 8) -> Plan:
+        return cls(
+            "full",
+            requests=300,
+            warmup=10,
+            small_applications=10,
+            large_applications=500,
+            threads=threads,
+        )
+
+    @classmethod
+    def quick(cls, threads: int = 8) -> Plan:
+        return cls(
+            "quick",
+            requests=30,
+            warmup=4,
+            small_applications=10,
+            large_applications=100,
+            threads=threads,
+            cell_time_limit=30.0,
+        )

@@ -1,0 +1,185 @@
+"""The reminder sweep: claims due reminders from the database and nudges people in Slack."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import views
+from bot.pacing import ChannelPacer
+from commands import reminders
+from commands.context import ServiceContext
+from commands.reminder_rules import plan_delivery, zone_of
+from commands.reminders import DueReminder
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class SweepReport:
+    claimed: int = 0
+    nudged: list[tuple[str, str]] = field(default_factory=list)  # (hotfix ref, user)
+    deferred: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+
+
+class Sweeper:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        client: WebClient,
+        *,
+        worker: str | None = None,
+        pacer: ChannelPacer | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.worker = worker or worker_name()
+        self.pacer = pacer or ChannelPacer()
+
+    def sweep(self) -> SweepReport:
+        report = SweepReport()
+        due = reminders.claim_due(self.ctx, self.worker)
+        report.claimed = len(due)
+        for item in due:
+            self._deliver(item, report)
+        return report
+
+    def sweep_safely(self) -> None:
+        """The scheduled job: a failed sweep is logged and the next one tries again."""
+        try:
+            report = self.sweep()
+            if report.claimed:
+                log.info(
+                    "reminder sweep: %d due, %d nudged, %d deferred, %d failed, %d escalated",
+                    report.claimed,
+                    len(report.nudged),
+                    len(report.deferred),
+                    len(report.failed),
+                    len(report.escalated),
+                )
+        except Exception:
+            log.exception("reminder sweep failed")
+
+    def _deliver(self, item: DueReminder, report: SweepReport) -> None:
+        hotfix = item.hotfix
+        now = self.ctx.now()
+        zones = {user: zone_of(name) for user, name in self._timezones(item.recipients).items()}
+        plan = plan_delivery(
+            item.recipients, hotfix.severity, zones, now, self.ctx.reminders.working_hours
+        )
+        link = (
+            self._link(hotfix.messages[0].channel, hotfix.messages[0].ts)
+            if hotfix.messages
+            else None
+        )
+        text, blocks = views.nudge_message(hotfix, now, link)
+        sent: list[str] = []
+        failed: list[str] = []
+        for user in plan.now:
+            try:
+                channel = self.client.conversations_open(users=user)["channel"]["id"]
+                self.pacer.wait(channel)
+                self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                sent.append(user)
+            except SlackApiError as error:
+                log.warning(
+                    "nudge for %s to %s failed: %s", hotfix.ref, user, error.response.get("error")
+                )
+                failed.append(user)
+        if sent:
+            self._post_in_threads(hotfix.messages, views.reminder_thread_line(hotfix, sent, now))
+        escalated = item.escalate and self._escalate(item, now)
+        reminders.complete_round(
+            self.ctx,
+            self.worker,
+            item,
+            sent=sent,
+            deferred=plan.later,
+            failed=failed,
+            escalated=escalated,
+        )
+        report.nudged += [(hotfix.ref, user) for user in sent]
+        report.deferred += [(hotfix.ref, user) for user in plan.later]
+        report.failed += [(hotfix.ref, user) for user in failed]
+        if escalated:
+            report.escalated.append(hotfix.ref)
+
+    def _escalate(self, item: DueReminder, now: datetime) -> bool:
+        text = views.escalation_message(
+            item.hotfix, now, item.unanswered, item.escalation_usergroup
+        )
+        channels = (
+            [item.hotfix.home_channel]
+            if item.hotfix.home_channel
+            else [message.channel for message in item.hotfix.messages]
+        )
+        told = False
+        for channel in channels:
+            try:
+                self.pacer.wait(channel)
+                self.client.chat_postMessage(channel=channel, text=text)
+                told = True
+            except SlackApiError as error:
+                log.warning(
+                    "escalation of %s failed: %s", item.hotfix.ref, error.response.get("error")
+                )
+        return told
+
+    def _post_in_threads(self, messages: Iterable[object], text: str) -> None:
+        for message in messages:
+            channel, ts = message.channel, message.ts  # type: ignore[attr-defined]
+            try:
+                self.pacer.wait(channel)
+                self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+            except SlackApiError as error:
+                log.warning("reminder thread line failed: %s", error.response.get("error"))
+
+    def _link(self, channel: str, ts: str) -> str | None:
+        try:
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except SlackApiError:
+            return None
+
+    def _timezones(self, users: tuple[str, ...]) -> dict[str, str | None]:
+        known = reminders.cached_timezones(self.ctx, users)
+        fetched: dict[str, str | None] = {}
+        for user in users:
+            if user in known:
+                continue
+            try:
+                fetched[user] = self.client.users_info(user=user)["user"].get("tz")
+            except SlackApiError:
+                fetched[user] = None  # unknown: treated as UTC, asked again tomorrow
+        reminders.remember_timezones(self.ctx, fetched)
+        return {**known, **fetched}
+
+
+def start_scheduler(sweeper: Sweeper, every_seconds: float) -> BackgroundScheduler:
+    """APScheduler in the serving process; it only says *when to look*, the database what is due."""
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        sweeper.sweep_safely,
+        "interval",
+        seconds=every_seconds,
+        id="reminder-sweep",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,277 @@
+"""Reminders while a hotfix stays red: scheduling, claiming due ones, snooze, cadence.
+
+The reminder row of a hotfix says when its owners are nudged next. Every change to the hotfix
+reschedules it (someone acted: the unanswered count starts again); solving or cancelling removes
+it in the same transaction, so no nudge follows a solve.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from commands.actors import Actor, require_member
+from commands.context import ServiceContext
+from commands.durations import format_duration, parse_duration
+from commands.errors import NotFound, Refused
+from commands.lifecycle import HotfixState
+from commands.refs import format_hotfix_ref, parse_hotfix_ref
+from commands.reminder_rules import ReminderPolicy
+from commands.results import EventLine, HotfixSnapshot
+from commands.snapshots import hotfix_snapshots, role_members
+from storage.models import Application, Hotfix, Reminder, UserTimezone
+from storage.repository import Repository
+
+CLAIM_LEASE = timedelta(minutes=2)
+TIMEZONE_FRESH_FOR = timedelta(days=1)
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    hotfix: HotfixSnapshot
+    recipients: tuple[str, ...]
+    new_round: bool  # False when finishing a round deferred by quiet hours or a failure
+    escalate: bool
+    escalation_usergroup: str | None
+    unanswered: int
+
+
+def cadence(policy: ReminderPolicy, app: Application, state: HotfixState) -> timedelta:
+    return policy.every(
+        state,
+        {
+            HotfixState.OPEN.value: app.remind_open_seconds,
+            HotfixState.AWAITING_APPROVAL.value: app.remind_approval_seconds,
+            HotfixState.PROPAGATING.value: app.remind_propagating_seconds,
+        },
+    )
+
+
+def reschedule(
+    repository: Repository, policy: ReminderPolicy, hotfix: Hotfix, app: Application, now: datetime
+) -> None:
+    """After any change: red hotfixes get their next nudge one cadence from now."""
+    assert hotfix.id is not None
+    state = HotfixState(hotfix.state)
+    if not state.is_red:
+        repository.delete_reminder(hotfix.id)
+        return
+    row = repository.reminder(hotfix.id) or Reminder(hotfix_id=hotfix.id, next_due_at=now)
+    every = timedelta(seconds=row.every_seconds) if row.every_seconds else None
+    row.next_due_at = now + (every or cadence(policy, app, state))
+    row.unanswered = 0
+    row.pending_recipients = None
+    row.escalated_at = None
+    row.failures = 0
+    row.claimed_by = None
+    row.claimed_until = None
+    repository.add(row)
+
+
+def claim_due(ctx: ServiceContext, worker: str, limit: int = 500) -> list[DueReminder]:
+    """Claim the reminders due now for this worker; another worker will not get the same ones."""
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        rows = repository.claim_due_reminders(now, worker, now + CLAIM_LEASE, limit)
+        hotfixes = {h.id: h for h in repository.hotfixes_by_ids(r.hotfix_id for r in rows)}
+        snapshots = {s.id: s for s in hotfix_snapshots(repository, list(hotfixes.values()))}
+        applications = repository.applications_by_ids(h.application_id for h in hotfixes.values())
+        due = []
+        for row in rows:
+            snapshot = snapshots.get(row.hotfix_id)
+            if snapshot is None or not snapshot.red:
+                repository.delete_reminder(row.hotfix_id)
+                continue
+            app = applications[hotfixes[row.hotfix_id].application_id]
+            new_round = row.pending_recipients is None
+            recipients = (
+                tuple(json.loads(row.pending_recipients))
+                if row.pending_recipients
+                else recipients_of(snapshot)
+            )
+            unanswered = row.unanswered + (1 if new_round else 0)
+            escalate = row.escalated_at is None and ctx.reminders.should_escalate(
+                unanswered, now - snapshot.opened_at
+            )
+            due.append(
+                DueReminder(
+                    hotfix=snapshot,
+                    recipients=recipients,
+                    new_round=new_round,
+                    escalate=escalate,
+                    escalation_usergroup=app.escalation_usergroup,
+                    unanswered=unanswered,
+                )
+            )
+        return due
+
+
+def recipients_of(hotfix: HotfixSnapshot) -> tuple[str, ...]:
+    """Who can move the step on: the approvers while approval waits, else the owners."""
+    if hotfix.state is HotfixState.AWAITING_APPROVAL:
+        approvers = tuple(a for a in hotfix.approvers if a != hotfix.requested_by)
+        return approvers or hotfix.owners
+    return hotfix.owners
+
+
+def complete_round(
+    ctx: ServiceContext,
+    worker: str,
+    due: DueReminder,
+    *,
+    sent: Iterable[str],
+    deferred: Mapping[str, datetime],
+    failed: Iterable[str],
+    escalated: bool,
+) -> None:
+    """Record what the sweep delivered and when this hotfix is due next."""
+    now = ctx.now()
+    failed = list(failed)
+    sent = list(sent)
+    with ctx.db.write() as repository:
+        row = repository.reminder(due.hotfix.id, for_update=True)
+        if row is None or row.claimed_by != worker:
+            return  # solved meanwhile, or the lease passed to another worker
+        hotfix = repository.hotfix(due.hotfix.id)
+        if hotfix is None or not HotfixState(hotfix.state).is_red:
+            repository.delete_reminder(due.hotfix.id)
+            return
+        app = repository.application(hotfix.application_id)
+        if due.new_round:
+            row.unanswered += 1
+        if escalated:
+            row.escalated_at = now
+        if sent:
+            row.last_sent_at = now
+        waiting = [*failed, *(user for user in deferred if user not in failed)]
+        if failed:
+            row.failures += 1
+            backoff = ctx.reminders.retry_backoff * (2 ** (row.failures - 1))
+            row.next_due_at = now + min(backoff, MAX_BACKOFF)
+        elif deferred:
+            row.failures = 0
+            row.next_due_at = min(deferred.values())
+        else:
+            row.failures = 0
+            every = timedelta(seconds=row.every_seconds) if row.every_seconds else None
+            row.next_due_at = now + (
+                every or cadence(ctx.reminders, app, HotfixState(hotfix.state))
+            )
+        row.pending_recipients = json.dumps(waiting) if waiting else None
+        row.claimed_by = None
+        row.claimed_until = None
+        repository.add(row)
+
+
+def snooze(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    duration: str,
+    *,
+    request_key: str | None = None,
+) -> tuple[HotfixSnapshot, EventLine]:
+    length = parse_duration(duration, least=timedelta(minutes=1))
+    return _change_reminder(ctx, actor, hotfix_ref, "snoozed", request_key, snooze_for=length)
+
+
+def set_cadence(
+    ctx: ServiceContext, actor: Actor, hotfix_ref: str, every: str
+) -> tuple[HotfixSnapshot, EventLine]:
+    """`/hotfix remind HF-12 2h` or `off`."""
+    if every.strip().casefold() == "off":
+        return _change_reminder(ctx, actor, hotfix_ref, "reminders_off", None, enabled=False)
+    length = parse_duration(every, least=timedelta(minutes=1))
+    return _change_reminder(ctx, actor, hotfix_ref, "reminders_set", None, every=length)
+
+
+def _change_reminder(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    kind: str,
+    request_key: str | None,
+    *,
+    snooze_for: timedelta | None = None,
+    every: timedelta | None = None,
+    enabled: bool = True,
+) -> tuple[HotfixSnapshot, EventLine]:
+    hotfix_id = parse_hotfix_ref(hotfix_ref)
+    ref = format_hotfix_ref(hotfix_id)
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        hotfix = repository.hotfix(hotfix_id, for_update=True)
+        if hotfix is None:
+            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
+        if repository.request_seen(request_key or ""):
+            from commands.errors import AlreadyApplied
+
+            raise AlreadyApplied("this request was already applied")
+        if request_key:
+            repository.remember_request(request_key, now)
+        if not HotfixState(hotfix.state).is_red:
+            raise Refused(f"{ref} is not red any more: there is nothing to remind anyone of")
+        members = repository.members(hotfix.application_id)
+        owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
+        owners.update(role_members(members, "owner"))
+        require_member(
+            actor, owners, role_members(members, "approver"), f"change {ref}'s reminders"
+        )
+        app = repository.application(hotfix.application_id)
+        row = repository.reminder(hotfix_id, for_update=True) or Reminder(
+            hotfix_id=hotfix_id, next_due_at=now
+        )
+        details: dict[str, str] = {}
+        if snooze_for is not None:
+            row.next_due_at = now + snooze_for
+            row.unanswered = 0
+            row.pending_recipients = None
+            details = {"for": format_duration(snooze_for), "until": row.next_due_at.isoformat()}
+        else:
+            row.enabled = enabled
+            row.every_seconds = int(every.total_seconds()) if every else None
+            step_every = every or cadence(ctx.reminders, app, HotfixState(hotfix.state))
+            row.next_due_at = now + step_every
+            details = {"every": format_duration(step_every)} if enabled else {}
+        repository.add(row)
+        repository.record_event(
+            at=now,
+            actor=actor.user_id,
+            kind=kind,
+            details=details,
+            hotfix_id=hotfix_id,
+            application_id=hotfix.application_id,
+        )
+        repository.flush()
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+        return snapshot, EventLine(at=now, actor=actor.user_id, kind=kind, details=details)
+
+
+def next_reminder(ctx: ServiceContext, hotfix_ref: str) -> datetime | None:
+    with ctx.db.read() as repository:
+        row = repository.reminder(parse_hotfix_ref(hotfix_ref))
+        return row.next_due_at if row is not None and row.enabled else None
+
+
+def cached_timezones(ctx: ServiceContext, users: Iterable[str]) -> dict[str, str | None]:
+    """Time zones known and fresh; users missing from the answer need a users.info look-up."""
+    now = ctx.now()
+    with ctx.db.read() as repository:
+        rows = repository.timezones(users)
+    return {user: row.tz for user, row in rows.items() if now - row.fetched_at < TIMEZONE_FRESH_FOR}
+
+
+def remember_timezones(ctx: ServiceContext, zones: Mapping[str, str | None]) -> None:
+    if not zones:
+        return
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        known = repository.timezones(zones)
+        for user, tz in zones.items():
+            row = known.get(user) or UserTimezone(user_id=user, fetched_at=now)
+            row.tz = tz
+            row.fetched_at = now
+            repository.add(row)
