@@ -11,6 +11,7 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
 from bot import listeners
+from bot.deployments import DeploymentFollower
 from bot.errors import handle_error
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
@@ -33,11 +34,15 @@ def build_app(
         logger=logging.getLogger("hotfix-bot.bolt"),
     )
     ctx.reminders = settings.reminders
+    ctx.deployer_secrets = settings.deployer_secrets
+    ctx.deploy_stuck_after = settings.deploy_stuck_after
+    publisher = Publisher(ctx, client)
     services = BotServices(
         ctx=ctx,
         admins=settings.admins,
-        publisher=Publisher(ctx, client),
+        publisher=publisher,
         sweeper=Sweeper(ctx, client),
+        follower=DeploymentFollower(ctx, publisher),
     )
     app.middleware(_mark_retries)
     app.error(handle_error)

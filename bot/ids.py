@@ -15,7 +15,10 @@ REJECT = "hotfix_reject"  # value: HF-12 -> opens REASON_MODAL (reject)
 MERGED = "hotfix_merged"  # value: HF-12|qa|Checkout
 SKIP = "hotfix_skip"  # value: HF-12|qa|Checkout -> opens REASON_MODAL (skip)
 SOLVE = "hotfix_solve"  # value: HF-12
-SNOOZE = "hotfix_snooze"  # value: HF-12|1h  (reminders)
+SNOOZE = "hotfix_snooze"  # value: HF-12|||1h  (reminders)
+CONTINUE_DEPLOYMENT = "hotfix_deploy_continue"  # value: HF-12
+ABORT_DEPLOYMENT = "hotfix_deploy_abort"  # value: HF-12
+RETRY_DEPLOYMENT = "hotfix_deploy_retry"  # value: HF-12
 
 MERGED_PATTERN = re.compile(rf"^{MERGED}(:\d+)?$")
 SKIP_PATTERN = re.compile(rf"^{SKIP}(:\d+)?$")

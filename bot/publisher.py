@@ -65,6 +65,18 @@ class Publisher:
                 )
         return hotfix
 
+    def tell_thread(self, hotfix: HotfixSnapshot, text: str) -> None:
+        """A line in the thread of every living message of the hotfix (e.g. deployment logs)."""
+        for message in hotfix.messages:
+            try:
+                self.client.chat_postMessage(
+                    channel=message.channel, thread_ts=message.ts, text=text
+                )
+            except SlackApiError as error:
+                log.warning(
+                    "could not post in %s's thread: %s", hotfix.ref, error.response.get("error")
+                )
+
     def _post(self, channel: str, text: str, blocks: list) -> str:
         response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         return str(response["ts"])

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
@@ -22,6 +23,10 @@ from commands.reminder_rules import plan_delivery, zone_of
 from commands.reminders import DueReminder
 
 log = logging.getLogger(__name__)
+
+
+class DeploymentFollowerLike(Protocol):
+    def follow_safely(self) -> None: ...
 
 
 def worker_name() -> str:
@@ -169,9 +174,24 @@ class Sweeper:
         return {**known, **fetched}
 
 
-def start_scheduler(sweeper: Sweeper, every_seconds: float) -> BackgroundScheduler:
+def start_scheduler(
+    sweeper: Sweeper,
+    every_seconds: float,
+    follower: DeploymentFollowerLike | None = None,
+    follow_every_seconds: float = 5.0,
+) -> BackgroundScheduler:
     """APScheduler in the serving process; it only says *when to look*, the database what is due."""
     scheduler = BackgroundScheduler(timezone=UTC)
+    if follower is not None:
+        scheduler.add_job(
+            follower.follow_safely,
+            "interval",
+            seconds=follow_every_seconds,
+            id="deployment-follow",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     scheduler.add_job(
         sweeper.sweep_safely,
         "interval",

@@ -5,27 +5,37 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.deployments import tell
+from bot.publisher import Publisher
+from commands import deployments
 from commands.context import ServiceContext
 from commands.health import database_answers
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+CALLBACK_PATH = "/deployments/callback"
+MAX_CALLBACK_BYTES = 1_000_000
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, ctx: ServiceContext) -> WsgiApp:
+def wsgi_app(app: App, ctx: ServiceContext, publisher: Publisher | None = None) -> WsgiApp:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == CALLBACK_PATH and method == "POST" and publisher is not None:
+            return _deployment_callback(ctx, publisher, environ, start_response)
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             healthy = database_answers(ctx)
             body = json.dumps({"database": "ok" if healthy else "unreachable"}).encode()
@@ -35,6 +45,31 @@ def wsgi_app(app: App, ctx: ServiceContext) -> WsgiApp:
         return slack(environ, start_response)
 
     return application
+
+
+def _deployment_callback(
+    ctx: ServiceContext,
+    publisher: Publisher,
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+) -> Iterable[bytes]:
+    """A CI pipeline reports a webhook deployment: signature checked, replays refused."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(min(length, MAX_CALLBACK_BYTES)) if length else b""
+    headers = {
+        key[5:].replace("_", "-").title(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    answer = deployments.receive_callback(ctx, headers, body, time.time())
+    if answer.news is not None:
+        tell(publisher, answer.news)
+    payload = json.dumps({"ok": answer.status == 200, "message": answer.message}).encode()
+    start_response(
+        f"{answer.status} {HTTPStatus(answer.status).phrase}",
+        [("Content-Type", "application/json")],
+    )
+    return [payload]
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.deployments import DeploymentFollower
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
 from commands.actors import Actor
@@ -16,6 +17,7 @@ class BotServices:
     admins: frozenset[str]
     publisher: Publisher
     sweeper: Sweeper
+    follower: DeploymentFollower
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_admin=user_id in self.admins)

@@ -6,7 +6,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from commands.deployers.registry import DeployerSecrets
+from commands.durations import parse_duration
 from commands.errors import InvalidInput
 from commands.reminder_rules import ReminderPolicy
 
@@ -30,6 +33,9 @@ class Settings:
     http_threads: int = 8
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     sweep_seconds: float = 60.0
+    deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
+    deploy_poll_seconds: float = 5.0
+    deploy_stuck_after: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_environment(
@@ -84,6 +90,24 @@ class Settings:
         except ValueError:
             errors.append(f"REMINDER_SWEEP_SECONDS is malformed: '{sweep_text}' (0.1 to 3600)")
             sweep_seconds = 60.0
+        poll_text = env.get("DEPLOY_POLL_SECONDS", "").strip() or "5"
+        try:
+            deploy_poll_seconds = float(poll_text)
+            if not 0.1 <= deploy_poll_seconds <= 600:
+                raise ValueError(poll_text)
+        except ValueError:
+            errors.append(f"DEPLOY_POLL_SECONDS is malformed: '{poll_text}' (0.1 to 600)")
+            deploy_poll_seconds = 5.0
+        stuck_after = timedelta(minutes=15)
+        stuck_text = env.get("DEPLOY_STUCK_AFTER", "").strip()
+        if stuck_text:
+            try:
+                stuck_after = parse_duration(stuck_text)
+            except InvalidInput as error:
+                errors.append(f"DEPLOY_STUCK_AFTER is malformed: {error.message}")
+        public_url = env.get("PUBLIC_URL", "").strip() or None
+        if public_url and not re.match(r"^https?://\S+$", public_url):
+            errors.append("PUBLIC_URL is malformed: expected https://hotfix-bot.example.com")
         if errors:
             raise SettingsError("; ".join(errors))
         return cls(
@@ -98,4 +122,11 @@ class Settings:
             http_threads=int(threads_text) if threads_text.isdigit() else 8,
             reminders=reminders,
             sweep_seconds=sweep_seconds,
+            deployer_secrets=DeployerSecrets(
+                lifetime_token=env.get("LIFETIME_TOKEN", "").strip() or None,
+                webhook_secret=env.get("DEPLOY_WEBHOOK_SECRET", "").strip() or None,
+                public_url=public_url,
+            ),
+            deploy_poll_seconds=deploy_poll_seconds,
+            deploy_stuck_after=stuck_after,
         )

@@ -321,14 +321,24 @@ def serve(socket_mode: bool) -> None:
     with _context(settings.database_url) as ctx:
         application_commands.ensure_pipeline(ctx)
         app, services = build_app(settings, ctx)
-        scheduler = start_scheduler(services.sweeper, settings.sweep_seconds)
+        scheduler = start_scheduler(
+            services.sweeper,
+            settings.sweep_seconds,
+            services.follower,
+            settings.deploy_poll_seconds,
+        )
         try:
             if socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
                 SocketModeHandler(app, settings.app_token).start()
             else:
-                serve_http(wsgi_app(app, ctx), settings.host, settings.port, settings.http_threads)
+                serve_http(
+                    wsgi_app(app, ctx, services.publisher),
+                    settings.host,
+                    settings.port,
+                    settings.http_threads,
+                )
         finally:
             scheduler.shutdown(wait=False)
 

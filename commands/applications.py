@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -236,6 +237,8 @@ def _upsert_application(
         ("remind_approval_seconds", spec.remind_approval_seconds),
         ("remind_propagating_seconds", spec.remind_propagating_seconds),
         ("escalation_usergroup", spec.escalation_usergroup),
+        ("deployer", spec.deployer),
+        ("deployer_settings", json.dumps(spec.deployer_settings, sort_keys=True)),
     ):
         if getattr(app, attribute) != value:
             setattr(app, attribute, value)

@@ -44,6 +44,8 @@ class ApplicationSpec:
     remind_approval_seconds: int | None = None
     remind_propagating_seconds: int | None = None
     escalation_usergroup: str | None = None
+    deployer: str = "ledger"
+    deployer_settings: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,6 +126,7 @@ def _read_pipeline(spec: CatalogSpec, node: Node) -> None:
 
 
 _APP_FIELDS = {
+    "deployer",
     "reminders",
     "name",
     "modules",
@@ -167,6 +170,8 @@ def _read_application(spec: CatalogSpec, node: Node, where: str) -> ApplicationS
         application.require_approval = _boolean(
             spec, fields["require_approval"], f"{where}.require_approval"
         )
+    if "deployer" in fields:
+        _read_deployer(spec, application, fields["deployer"], f"{where}.deployer")
     if "reminders" in fields:
         _read_reminders(spec, application, fields["reminders"], f"{where}.reminders")
     versions = _mapping(spec, fields["versions"], f"{where}.versions", None)
@@ -182,6 +187,49 @@ def _read_application(spec: CatalogSpec, node: Node, where: str) -> ApplicationS
             raise spec.error(_line(value), field_name, error.message) from error
         application.versions[environment] = VersionSpec(tag, has_changes, _line(value))
     return application
+
+
+_DEPLOYER_FIELDS = {
+    "ledger": ({"kind"}, set()),
+    "lifetime": ({"kind", "url"}, {"application", "environments"}),
+    "webhook": ({"kind", "url"}, set()),
+}
+
+
+def _read_deployer(spec: CatalogSpec, application: ApplicationSpec, node: Node, where: str) -> None:
+    """`deployer: ledger`, or a mapping with `kind` and its settings (never secrets)."""
+    if isinstance(node, ScalarNode):
+        kind = _text(spec, node, where)
+        if kind != "ledger":
+            raise spec.error(
+                _line(node), where, f"'{kind}' needs settings: give a mapping with kind and url"
+            )
+        return
+    fields = _mapping(spec, node, where, {"kind", "url", "application", "environments"})
+    kind = _text(spec, fields.get("kind", node), f"{where}.kind") if "kind" in fields else ""
+    if kind not in _DEPLOYER_FIELDS:
+        raise spec.error(_line(node), f"{where}.kind", "use ledger, lifetime or webhook")
+    required, optional = _DEPLOYER_FIELDS[kind]
+    for key in fields:
+        if key not in required | optional:
+            raise spec.error(_line(fields[key]), f"{where}.{key}", f"not a {kind} setting")
+    for key in sorted(required - fields.keys()):
+        raise spec.error(_line(node), f"{where}.{key}", "missing")
+    settings: dict[str, object] = {}
+    if "url" in fields:
+        url = _text(spec, fields["url"], f"{where}.url", limit=500)
+        if not re.match(r"^https?://\S+$", url):
+            raise spec.error(_line(fields["url"]), f"{where}.url", f"'{url}' is not a URL")
+        settings["url"] = url
+    if "application" in fields:
+        settings["application"] = _text(spec, fields["application"], f"{where}.application")
+    if "environments" in fields:
+        mapping = _mapping(spec, fields["environments"], f"{where}.environments", None)
+        settings["environments"] = {
+            key: _text(spec, value, f"{where}.environments.{key}") for key, value in mapping.items()
+        }
+    application.deployer = kind
+    application.deployer_settings = settings
 
 
 _REMINDER_STEPS = {

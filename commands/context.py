@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from commands.deployers.registry import DeployerSecrets
 from commands.reminder_rules import ReminderPolicy
 from storage.repository import Database
 
@@ -21,6 +22,8 @@ class ServiceContext:
     db: Database
     clock: Clock = field(default=utc_now)
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
+    deploy_stuck_after: timedelta = timedelta(minutes=15)
 
     def now(self) -> datetime:
         return self.clock()

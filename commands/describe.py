@@ -24,9 +24,16 @@ def describe_event(event: EventLine, mention: Mention) -> str:
         case "deploy_requested":
             return f"{who} requested Tag & Deploy {d.get('version')} to Production"
         case "approved":
+            if d.get("deployer"):
+                return f"{who} approved Tag & Deploy {d.get('version')}: {d['deployer']} deploys it"
             return f"{who} approved Tag & Deploy {d.get('version')}: deployed to Production"
         case "deployed":
-            return f"{who} tagged and deployed {d.get('version')} to Production"
+            text = f"{who} tagged and deployed {d.get('version')} to Production"
+            if d.get("deployer"):
+                text = f"{d.get('deployer')} deployed {d.get('version')} to Production"
+            if d.get("warnings"):
+                text += f", with warnings: {d['warnings']}"
+            return text
         case "rejected":
             return f"{who} rejected Tag & Deploy {d.get('version')}: {d.get('reason')}"
         case "merged":
@@ -37,6 +44,21 @@ def describe_event(event: EventLine, mention: Mention) -> str:
             return f"{who} marked the hotfix as solved"
         case "cancelled":
             return f"{who} cancelled the hotfix: {d.get('reason')}"
+        case "deploy_started":
+            return f"{who} started Tag & Deploy {d.get('version')} through {d.get('deployer')}"
+        case "deploy_failed":
+            return (
+                f"the deployment of {d.get('version')} did not finish ({d.get('status')}): "
+                f"{d.get('reason')}"
+            )
+        case "deploy_needs_intervention":
+            return f"the deployment of {d.get('version')} waits for a person: {d.get('info')}"
+        case "deploy_stuck":
+            return f"the deployment of {d.get('version')} shows no progress: {d.get('info')}"
+        case "deploy_continued":
+            return f"{who} continued the deployment of {d.get('version')}"
+        case "deploy_retried":
+            return f"{who} retried the deployment of {d.get('version')}"
         case "snoozed":
             return f"{who} snoozed the reminders for {d.get('for')}"
         case "reminders_set":

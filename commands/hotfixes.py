@@ -13,6 +13,8 @@ from typing import Any
 
 from commands.actors import Actor, require_approver, require_member
 from commands.context import ServiceContext
+from commands.deployers.port import DeployRefused
+from commands.deployers.registry import deployer_for
 from commands.errors import AlreadyApplied, Conflict, InvalidInput, NotFound, Refused
 from commands.lifecycle import (
     ChecklistEntry,
@@ -33,6 +35,7 @@ from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
 from storage.models import (
     Application,
     ChecklistItem,
+    Deployment,
     EnvironmentRow,
     Hotfix,
     HotfixModule,
@@ -136,7 +139,7 @@ def open_hotfix(
             }
             if out_of_sync:
                 details["forced"] = out_of_sync
-            outcome = _finish(repository, hotfix, actor, "opened", details, now)
+            outcome = record_change(repository, hotfix, actor, "opened", details, now)
             reschedule(repository, ctx.reminders, hotfix, app, now)
             return outcome
     except StorageConflict as error:
@@ -162,7 +165,7 @@ def request_deploy(
         Operation.REQUEST_DEPLOY,
         request_key,
         lambda repository, hotfix, app, now: _request_deploy(
-            repository, hotfix, app, actor, explicit, now
+            ctx, repository, hotfix, app, actor, explicit, now
         ),
     )
 
@@ -178,9 +181,11 @@ def approve_deploy(
         _check_tag(repository, app, version)
         hotfix.approved_by = actor.user_id
         deployer = hotfix.requested_by or actor.user_id
-        _deploy(repository, hotfix, app, version, deployer, now)
+        handed = _hand_over(ctx, repository, hotfix, app, version, deployer, now)
         details = {"version": str(version), "requested_by": deployer}
-        return _finish(repository, hotfix, actor, "approved", details, now)
+        if handed:
+            details["deployer"] = app.deployer
+        return record_change(repository, hotfix, actor, "approved", details, now)
 
     return _mutate(ctx, actor, hotfix_ref, Operation.APPROVE, request_key, apply, member=False)
 
@@ -203,7 +208,7 @@ def reject_deploy(
         hotfix.requested_version = None
         hotfix.requested_by = None
         hotfix.requested_at = None
-        return _finish(repository, hotfix, actor, "rejected", details, now)
+        return record_change(repository, hotfix, actor, "rejected", details, now)
 
     return _mutate(ctx, actor, hotfix_ref, Operation.REJECT, request_key, apply, member=False)
 
@@ -258,7 +263,7 @@ def solve(
         hotfix.closed_by = actor.user_id
         hotfix.closed_at = now
         details = {"deployed_version": hotfix.deployed_version}
-        return _finish(repository, hotfix, actor, "solved", details, now)
+        return record_change(repository, hotfix, actor, "solved", details, now)
 
     return _mutate(ctx, actor, hotfix_ref, Operation.SOLVE, request_key, apply)
 
@@ -283,7 +288,7 @@ def cancel(
         hotfix.closed_by = actor.user_id
         hotfix.closed_at = now
         hotfix.close_reason = reason
-        return _finish(repository, hotfix, actor, "cancelled", {"reason": reason}, now)
+        return record_change(repository, hotfix, actor, "cancelled", {"reason": reason}, now)
 
     return _mutate(ctx, actor, hotfix_ref, Operation.CANCEL, request_key, apply)
 
@@ -329,7 +334,8 @@ def _mutate(
             app = repository.application(hotfix.application_id)
             state = HotfixState(hotfix.state)
             if not is_allowed(operation, state):
-                raise Refused(refusal(operation, state, ref, hotfix.deployed_version))
+                tag = hotfix.deployed_version or hotfix.requested_version
+                raise Refused(refusal(operation, state, ref, tag))
             if member:
                 members = repository.members(_id(app))
                 owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
@@ -345,6 +351,7 @@ def _mutate(
 
 
 def _request_deploy(
+    ctx: ServiceContext,
     repository: Repository,
     hotfix: Hotfix,
     app: Application,
@@ -364,17 +371,56 @@ def _request_deploy(
         hotfix.requested_version = str(version)
         hotfix.requested_by = actor.user_id
         hotfix.requested_at = now
-        return _finish(
+        return record_change(
             repository, hotfix, actor, "deploy_requested", {"version": str(version)}, now
         )
     hotfix.requested_by = actor.user_id
     hotfix.requested_version = str(version)
     hotfix.requested_at = now
-    _deploy(repository, hotfix, app, version, actor.user_id, now)
-    return _finish(repository, hotfix, actor, "deployed", {"version": str(version)}, now)
+    if _hand_over(ctx, repository, hotfix, app, version, actor.user_id, now):
+        details = {"version": str(version), "deployer": app.deployer}
+        return record_change(repository, hotfix, actor, "deploy_started", details, now)
+    return record_change(repository, hotfix, actor, "deployed", {"version": str(version)}, now)
 
 
-def _deploy(
+def _hand_over(
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Hotfix,
+    app: Application,
+    version: Version,
+    requested_by: str,
+    now: Any,
+) -> bool:
+    """Deploy now (the ledger), or hand the deploy to the application's deployment system.
+
+    Returns True when a deployment system took it: the hotfix is then `deploying` until the
+    deployment follower sees it finish.
+    """
+    if app.deployer == "ledger":
+        record_deploy(repository, hotfix, app, version, requested_by, now)
+        return False
+    try:
+        deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
+    except DeployRefused as error:
+        raise Refused(f"{app.name} cannot be deployed now: {error.message}") from error
+    hotfix.state = HotfixState.DEPLOYING.value
+    hotfix.requested_version = str(version)
+    repository.add(
+        Deployment(
+            hotfix_id=_id(hotfix),
+            deployer=app.deployer,
+            version=str(version),
+            requested_by=requested_by,
+            created_at=now,
+            last_progress_at=now,
+            next_poll_at=now,
+        )
+    )
+    return True
+
+
+def record_deploy(
     repository: Repository,
     hotfix: Hotfix,
     app: Application,
@@ -476,12 +522,12 @@ def _mark(
         if reason:
             details["reason"] = reason
         kind = "merged" if status is ItemStatus.MERGED else "skipped"
-        return _finish(repository, hotfix, actor, kind, details, now)
+        return record_change(repository, hotfix, actor, kind, details, now)
 
     return _mutate(ctx, actor, hotfix_ref, Operation.MARK, request_key, apply)
 
 
-def _finish(
+def record_change(
     repository: Repository,
     hotfix: Hotfix,
     actor: Actor,

@@ -17,6 +17,7 @@ M = TypeVar("M")
 class HotfixState(enum.StrEnum):
     OPEN = "open"  # the fix is being made in the hotfix environment
     AWAITING_APPROVAL = "awaiting_approval"  # Tag & Deploy requested, waits for an approver
+    DEPLOYING = "deploying"  # a deployment system (LifeTime, a CI pipeline) is deploying it
     PROPAGATING = "propagating"  # deployed to Production, merging backward
     SOLVED = "solved"
     CANCELLED = "cancelled"
@@ -33,6 +34,7 @@ class Operation(enum.StrEnum):
     MARK = "mark"  # merged or skipped
     SOLVE = "solve"
     CANCEL = "cancel"
+    STEER_DEPLOYMENT = "steer_deployment"  # continue, abort or retry a running deployment
 
 
 ALLOWED: dict[Operation, frozenset[HotfixState]] = {
@@ -42,6 +44,7 @@ ALLOWED: dict[Operation, frozenset[HotfixState]] = {
     Operation.MARK: frozenset({HotfixState.PROPAGATING}),
     Operation.SOLVE: frozenset({HotfixState.PROPAGATING}),
     Operation.CANCEL: frozenset({HotfixState.OPEN, HotfixState.AWAITING_APPROVAL}),
+    Operation.STEER_DEPLOYMENT: frozenset({HotfixState.DEPLOYING}),
 }
 
 
@@ -55,6 +58,13 @@ def refusal(operation: Operation, state: HotfixState, hotfix_ref: str, tag: str 
         return f"{hotfix_ref} is already solved: nothing more to do."
     if state is HotfixState.CANCELLED:
         return f"{hotfix_ref} was cancelled: open a new hotfix if the defect is still there."
+    if state is HotfixState.DEPLOYING and operation is not Operation.STEER_DEPLOYMENT:
+        return (
+            f"{hotfix_ref} is being deployed as {tag} right now: wait for the deployment to "
+            "finish, or abort it."
+        )
+    if operation is Operation.STEER_DEPLOYMENT:
+        return f"{hotfix_ref} has no deployment running."
     if operation is Operation.REQUEST_DEPLOY:
         if state is HotfixState.AWAITING_APPROVAL:
             return f"{hotfix_ref} already waits for approval of its Tag & Deploy."

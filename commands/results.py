@@ -46,6 +46,23 @@ class MessageRef:
 
 
 @dataclass(frozen=True)
+class DeploymentLine:
+    """A Tag & Deploy handed to a deployment system (LifeTime, a CI pipeline)."""
+
+    deployer: str
+    version: str
+    status: str
+    info: str
+    last_log: str
+    stuck: bool
+    started_at: datetime
+
+    @property
+    def needs_intervention(self) -> bool:
+        return self.status == "needs_user_intervention"
+
+
+@dataclass(frozen=True)
 class HotfixSnapshot:
     id: int
     ref: str
@@ -78,6 +95,20 @@ class HotfixSnapshot:
     close_reason: str | None
     revision: int
     messages: tuple[MessageRef, ...] = ()
+    deployment: DeploymentLine | None = None
+    deployer: str = "ledger"
+
+    @property
+    def lacking_fix(self) -> tuple[str, ...]:
+        """Environments that do not have the fix yet."""
+        if self.state in (HotfixState.SOLVED, HotfixState.CANCELLED):
+            return ()
+        deployed = self.state is HotfixState.PROPAGATING
+        lacking = [] if deployed else [self.pipeline[0].name]
+        for environment in self.propagation_order:
+            if any(item.status is ItemStatus.PENDING for item in self.checklist_of(environment)):
+                lacking.append(environment)
+        return tuple(lacking)
 
     @property
     def red(self) -> bool:
@@ -112,6 +143,13 @@ class HotfixSnapshot:
             )
         if self.state is HotfixState.AWAITING_APPROVAL:
             return f"an approver to approve Tag & Deploy {self.requested_version}"
+        if self.state is HotfixState.DEPLOYING:
+            deployment = self.deployment
+            if deployment is not None and deployment.needs_intervention:
+                return f"an approver to continue or abort the deployment of {deployment.version}"
+            if deployment is not None and deployment.stuck:
+                return f"the deployment of {deployment.version} looks stuck: retry or abort it"
+            return f"the deployment of {self.requested_version} to Production to finish"
         if self.state is HotfixState.PROPAGATING:
             if self.active_environment is None:
                 return "every environment has the fix: Mark Hotfix as Solved"

@@ -16,12 +16,13 @@ from commands.refs import Severity, format_hotfix_ref
 from commands.results import (
     ApplicationSnapshot,
     ChecklistLine,
+    DeploymentLine,
     EnvironmentLine,
     HotfixSnapshot,
     MessageRef,
 )
 from commands.versions import Version, suggest_hotfix_tag
-from storage.models import Application, AppVersion, EnvironmentRow, Hotfix, Member
+from storage.models import Application, AppVersion, Deployment, EnvironmentRow, Hotfix, Member
 from storage.repository import Repository
 
 
@@ -49,6 +50,7 @@ def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list
     owners = repository.hotfix_owners(hotfix_ids)
     checklists = repository.checklists(hotfix_ids)
     messages = repository.messages(hotfix_ids)
+    deployments = repository.latest_deployments(hotfix_ids)
     needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
     used = {app_id: repository.used_tags(app_id) for app_id in needs_tags}
 
@@ -126,9 +128,25 @@ def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list
                     MessageRef(m.channel, m.ts, m.shown_revision)
                     for m in messages.get(hotfix.id, [])
                 ),
+                deployment=_deployment_line(deployments.get(hotfix.id)),
+                deployer=application.deployer,
             )
         )
     return snapshots
+
+
+def _deployment_line(row: Deployment | None) -> DeploymentLine | None:
+    if row is None:
+        return None
+    return DeploymentLine(
+        deployer=row.deployer,
+        version=row.version,
+        status=row.status,
+        info=row.info,
+        last_log=row.last_log,
+        stuck=row.stuck,
+        started_at=row.created_at,
+    )
 
 
 def _hotfix_pipeline(
@@ -149,11 +167,16 @@ def _hotfix_pipeline(
         if state is HotfixState.CANCELLED:
             fix = "cancelled"
         elif is_production:
-            fix = "has the fix" if deployed else "runs the defect"
+            fix = (
+                "has the fix"
+                if deployed
+                else ("deploying the fix" if state is HotfixState.DEPLOYING else "runs the defect")
+            )
         elif is_hotfix:
             fix = {
                 HotfixState.OPEN: "hotfix in progress",
                 HotfixState.AWAITING_APPROVAL: "waits for approval",
+                HotfixState.DEPLOYING: "deploying to Production",
                 HotfixState.PROPAGATING: "red until solved",
                 HotfixState.SOLVED: "has the fix",
             }[state]

@@ -60,11 +60,20 @@ class LocalSlackStack:
             admins=self.admins,
             port=0,
             reminders=self.reminders,
+            deployer_secrets=self.ctx.deployer_secrets,
+            deploy_stuck_after=self.ctx.deploy_stuck_after,
         )
         self.app, self.services = build_app(settings, self.ctx)
-        self.server = start_http(wsgi_app(self.app, self.ctx), threads=self.http_threads)
+        self.server = start_http(
+            wsgi_app(self.app, self.ctx, self.services.publisher), threads=self.http_threads
+        )
         if self.sweep_seconds is not None:
-            self.scheduler = start_scheduler(self.services.sweeper, self.sweep_seconds)
+            self.scheduler = start_scheduler(
+                self.services.sweeper,
+                self.sweep_seconds,
+                self.services.follower,
+                self.sweep_seconds,
+            )
         self.driver = SlackDriver(
             f"{self.server.url}/slack/events", self.signing_secret, web_api=self.slack
         )

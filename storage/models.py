@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-ACTIVE_HOTFIX_STATES = ("open", "awaiting_approval", "propagating")
-_ACTIVE_SQL = "state IN ('open', 'awaiting_approval', 'propagating')"
+ACTIVE_HOTFIX_STATES = ("open", "awaiting_approval", "deploying", "propagating")
+_ACTIVE_SQL = "state NOT IN ('solved', 'cancelled')"
 
 
 class EnvironmentRow(SQLModel, table=True):
@@ -35,6 +35,9 @@ class Application(SQLModel, table=True):
     remind_approval_seconds: int | None = None
     remind_propagating_seconds: int | None = None
     escalation_usergroup: str | None = Field(default=None, max_length=40)
+    # Who deploys: "ledger" (the bot's database), "lifetime" or "webhook", and its settings.
+    deployer: str = Field(default="ledger", max_length=20)
+    deployer_settings: str = Field(default="{}", sa_column=Column(Text, nullable=False))
 
 
 class Module(SQLModel, table=True):
@@ -209,3 +212,30 @@ class UserTimezone(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=40)
     tz: str | None = Field(default=None, max_length=80)
     fetched_at: datetime
+
+
+class Deployment(SQLModel, table=True):
+    """A Tag & Deploy handed to a deployment system, followed until it finishes."""
+
+    __tablename__ = "deployment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hotfix_id: int = Field(foreign_key="hotfix.id", index=True)
+    deployer: str = Field(max_length=20)
+    version: str = Field(max_length=40)
+    requested_by: str = Field(max_length=40)
+    external_key: str | None = Field(default=None, max_length=120)
+    # starting, running, needs_user_intervention, finished_successful, finished_with_warnings,
+    # finished_with_errors, aborted, failed
+    status: str = Field(default="starting", max_length=40)
+    info: str = Field(default="", sa_column=Column(Text, nullable=False))
+    log_lines: int = 0  # how many log lines were already told in the thread
+    last_log: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    last_progress_at: datetime
+    next_poll_at: datetime = Field(index=True)
+    finished_at: datetime | None = None
+    stuck: bool = False
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_until: datetime | None = None

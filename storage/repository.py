@@ -20,6 +20,7 @@ from storage.models import (
     AppliedRequest,
     AppVersion,
     ChecklistItem,
+    Deployment,
     EnvironmentRow,
     Event,
     Hotfix,
@@ -335,6 +336,48 @@ class Repository:
             return {}
         query = select(UserTimezone).where(col(UserTimezone.user_id).in_(wanted))
         return {row.user_id: row for row in self.session.exec(query)}
+
+    # deployments ---------------------------------------------------------------------------
+    def claim_due_deployments(
+        self, now: datetime, worker: str, lease_until: datetime, limit: int, terminal: Iterable[str]
+    ) -> list[Deployment]:
+        due = (
+            select(Deployment.id)
+            .where(
+                col(Deployment.status).not_in(list(terminal)),
+                col(Deployment.next_poll_at) <= now,
+                or_(col(Deployment.claimed_until).is_(None), col(Deployment.claimed_until) < now),
+            )
+            .order_by(col(Deployment.next_poll_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(self.session.exec(due))
+        if not ids:
+            return []
+        self.session.exec(
+            update(Deployment)
+            .where(col(Deployment.id).in_(ids))
+            .values(claimed_by=worker, claimed_until=lease_until)
+        )
+        return list(self.session.exec(select(Deployment).where(col(Deployment.id).in_(ids))))
+
+    def deployment(self, deployment_id: int, *, for_update: bool = False) -> Deployment | None:
+        query = select(Deployment).where(Deployment.id == deployment_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.exec(query).first()
+
+    def latest_deployments(self, hotfix_ids: Iterable[int]) -> dict[int, Deployment]:
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return {}
+        query = (
+            select(Deployment)
+            .where(col(Deployment.hotfix_id).in_(wanted))
+            .order_by(col(Deployment.id))
+        )
+        return {row.hotfix_id: row for row in self.session.exec(query)}
 
     def events(self, hotfix_id: int) -> list[Event]:
         query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))

@@ -28,6 +28,7 @@ EXPECTED_ALLOWED = {
     (Operation.SOLVE, HotfixState.PROPAGATING),
     (Operation.CANCEL, HotfixState.OPEN),
     (Operation.CANCEL, HotfixState.AWAITING_APPROVAL),
+    (Operation.STEER_DEPLOYMENT, HotfixState.DEPLOYING),
 }
 
 
@@ -52,12 +53,16 @@ def test_refusals_say_what_happened() -> None:
         Operation.CANCEL, HotfixState.PROPAGATING, "HF-1", "1.7.1"
     )
     assert "already solved" in refusal(Operation.SOLVE, HotfixState.SOLVED, "HF-1", "1.7.1")
+    assert "being deployed as 1.7.1 right now" in refusal(
+        Operation.CANCEL, HotfixState.DEPLOYING, "HF-1", "1.7.1"
+    )
 
 
 def test_red_until_solved_or_cancelled() -> None:
     assert {s for s in HotfixState if s.is_red} == {
         HotfixState.OPEN,
         HotfixState.AWAITING_APPROVAL,
+        HotfixState.DEPLOYING,
         HotfixState.PROPAGATING,
     }
 

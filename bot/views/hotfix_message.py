@@ -42,6 +42,15 @@ _EVENT_EMOJI = {
     "skipped": "⏭️",
     "solved": "✅",
     "cancelled": "⚪",
+    "deploy_started": "🚚",
+    "deploy_failed": "💥",
+    "deploy_needs_intervention": "✋",
+    "deploy_stuck": "⏳",
+    "deploy_continued": "▶️",
+    "deploy_retried": "🔁",
+    "snoozed": "😴",
+    "reminders_set": "⏰",
+    "reminders_off": "🔕",
 }
 
 
@@ -130,6 +139,8 @@ def status_text(hotfix: HotfixSnapshot) -> str:
         return ""
     if state is HotfixState.AWAITING_APPROVAL:
         return approval_text(hotfix)
+    if state is HotfixState.DEPLOYING:
+        return deploying_text(hotfix)
     if state is HotfixState.PROPAGATING:
         deployed = deployed_text(hotfix)
         if hotfix.active_environment is None:
@@ -163,6 +174,31 @@ def status_text(hotfix: HotfixSnapshot) -> str:
         )
     reason = f": {escape(hotfix.close_reason)}" if hotfix.close_reason else ""
     return f"⚪ *{hotfix.ref}* · cancelled by {who}{after}{reason}"
+
+
+def deploying_text(hotfix: HotfixSnapshot) -> str:
+    deployment = hotfix.deployment
+    version = escape(hotfix.requested_version or "?")
+    if deployment is None:
+        return f"🚚 *Deploying {version}…*"
+    through = {"lifetime": "LifeTime", "webhook": "the deploy pipeline"}.get(
+        deployment.deployer, deployment.deployer
+    )
+    lines = [f"🚚 *Deploying {version}…* through {through} · {escape(deployment.status)}"]
+    if deployment.last_log:
+        lines.append(f"> {escape(truncate(deployment.last_log, 300))}")
+    if deployment.needs_intervention:
+        lines.append(
+            "✋ The deployment waits for a person: an approver can continue or abort it."
+            + (f" {escape(truncate(deployment.info, 300))}" if deployment.info else "")
+        )
+    elif deployment.stuck:
+        lines.append(
+            "⏳ No progress for a while"
+            + (f" ({escape(truncate(deployment.info, 300))})" if deployment.info else "")
+            + ": retry or abort it."
+        )
+    return "\n".join(lines)
 
 
 def approval_text(hotfix: HotfixSnapshot) -> str:
@@ -325,6 +361,29 @@ def state_actions(hotfix: HotfixSnapshot) -> ActionsBlock | None:
                 button("Reject…", ids.REJECT, ids.ButtonValue(ref).encode(), style="danger"),
             ]
         )
+    if state is HotfixState.DEPLOYING and hotfix.deployment is not None:
+        value = ids.ButtonValue(ref).encode()
+        abort = button(
+            "Abort",
+            ids.ABORT_DEPLOYMENT,
+            value,
+            style="danger",
+            confirmation=confirm(
+                f"Abort the deployment of {hotfix.deployment.version}?",
+                "The hotfix goes back to open and stays red.",
+                "Abort",
+            ),
+        )
+        if hotfix.deployment.needs_intervention:
+            return ActionsBlock(
+                elements=[
+                    button("Continue", ids.CONTINUE_DEPLOYMENT, value, style="primary"),
+                    abort,
+                ]
+            )
+        if hotfix.deployment.stuck:
+            return ActionsBlock(elements=[button("Retry", ids.RETRY_DEPLOYMENT, value), abort])
+        return None
     if hotfix.ready_to_solve:
         return ActionsBlock(
             elements=[

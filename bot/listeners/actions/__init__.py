@@ -18,6 +18,7 @@ from bot.listeners.actions import (
     skip,
     snooze,
     solve,
+    steer_deployment,
 )
 from bot.services import BotServices
 
@@ -32,6 +33,9 @@ def register(app: App, services: BotServices) -> None:
     app.action(ids.SKIP_PATTERN)(guarded(skip.handler(services)))
     app.action(ids.SOLVE)(guarded(solve.handler(services)))
     app.action(ids.SNOOZE_PATTERN)(guarded(snooze.handler(services)))
+    app.action(ids.CONTINUE_DEPLOYMENT)(guarded(steer_deployment.handler(services, "continue")))
+    app.action(ids.ABORT_DEPLOYMENT)(guarded(steer_deployment.handler(services, "abort")))
+    app.action(ids.RETRY_DEPLOYMENT)(guarded(steer_deployment.handler(services, "retry")))
     app.action("open")(guarded(_acknowledge_link))
 
 

@@ -1,0 +1,1 @@
+"""Deployers: the port the service layer deploys through, and its adapters."""

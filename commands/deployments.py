@@ -1,0 +1,377 @@
+"""Following deployments that take minutes: start them, poll them, steer them, finish them.
+
+The database holds what is in flight (table `deployment`), so a restarted process resumes
+following it. Calls to the deployment system happen outside any transaction; what they return
+is recorded in one, under the hotfix's row lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from commands.actors import Actor, require_approver
+from commands.context import ServiceContext
+from commands.deployers import port
+from commands.deployers.port import (
+    Deployer,
+    DeployerUnavailable,
+    DeployRefused,
+    DeployRequest,
+    Progress,
+)
+from commands.deployers.registry import deployer_for
+from commands.deployers.webhook import BadSignature, parse_callback, verify
+from commands.errors import NotFound, Refused
+from commands.hotfixes import record_change, record_deploy
+from commands.lifecycle import HotfixState
+from commands.refs import format_hotfix_ref, parse_hotfix_ref
+from commands.reminders import reschedule
+from commands.results import EventLine, HotfixSnapshot
+from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
+from commands.versions import Version
+from storage.models import Deployment
+from storage.repository import Repository
+
+CLAIM_LEASE = timedelta(minutes=2)
+POLL_EVERY = timedelta(seconds=5)
+POLL_WAITING_EVERY = timedelta(seconds=15)  # needs a person, or results come by callback
+MAX_BACKOFF = timedelta(minutes=5)
+SYSTEM = "deployer"  # the actor of events the deployment system caused
+
+
+@dataclass(frozen=True)
+class DeploymentNews:
+    """What the Slack side should tell: new log lines, and a change of step if any."""
+
+    hotfix: HotfixSnapshot
+    log: tuple[str, ...]
+    event: EventLine | None
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    deployment_id: int
+    deployer: Deployer | None
+    problem: str | None
+    request: DeployRequest
+    external_key: str | None
+
+
+def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[DeploymentNews]:
+    """One pass of the follower: every deployment due for attention moves on if it can."""
+    news = []
+    for claimed in _claim(ctx, worker, limit):
+        progress: Progress | None = None
+        problem = claimed.problem
+        refused: str | None = None
+        if claimed.deployer is not None:
+            try:
+                if claimed.external_key is None:
+                    progress = claimed.deployer.start(claimed.request)
+                else:
+                    progress = claimed.deployer.poll(claimed.external_key)
+            except DeployRefused as error:
+                refused = error.message
+            except DeployerUnavailable as error:
+                problem = error.message
+        if refused is not None:
+            progress = Progress(port.FAILED, info=refused)
+        item = _record(ctx, claimed.deployment_id, progress, problem, worker=worker)
+        if item is not None:
+            news.append(item)
+    return news
+
+
+def _claim(ctx: ServiceContext, worker: str, limit: int) -> list[_Claimed]:
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        rows = repository.claim_due_deployments(
+            now, worker, now + CLAIM_LEASE, limit, port.TERMINAL
+        )
+        hotfixes = {h.id: h for h in repository.hotfixes_by_ids(r.hotfix_id for r in rows)}
+        apps = repository.applications_by_ids(h.application_id for h in hotfixes.values())
+        pipeline = pipeline_of(repository.environments())
+        claimed = []
+        for row in rows:
+            hotfix = hotfixes[row.hotfix_id]
+            app = apps[hotfix.application_id]
+            deployer: Deployer | None = None
+            problem = None
+            try:
+                deployer = deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
+            except DeployRefused as error:
+                problem = error.message
+            claimed.append(
+                _Claimed(
+                    deployment_id=_id(row),
+                    deployer=deployer,
+                    problem=problem,
+                    external_key=row.external_key,
+                    request=DeployRequest(
+                        deployment_id=_id(row),
+                        hotfix_ref=format_hotfix_ref(row.hotfix_id),
+                        application=app.name,
+                        summary=hotfix.summary,
+                        version=row.version,
+                        source_environment=pipeline.hotfix_environment_name,
+                        target_environment=pipeline.production.name,
+                        requested_by=row.requested_by,
+                    ),
+                )
+            )
+        return claimed
+
+
+def _record(
+    ctx: ServiceContext,
+    deployment_id: int,
+    progress: Progress | None,
+    problem: str | None,
+    *,
+    worker: str | None,
+    incremental: bool = False,
+) -> DeploymentNews | None:
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        peek = repository.deployment(deployment_id)
+        if peek is None:
+            return None
+        hotfix = repository.hotfix(peek.hotfix_id, for_update=True)
+        row = repository.deployment(deployment_id, for_update=True)
+        assert hotfix is not None and row is not None
+        if worker is not None and row.claimed_by != worker:
+            return None  # the lease passed to another worker meanwhile
+        row.claimed_by = None
+        row.claimed_until = None
+        new_lines: tuple[str, ...] = ()
+        event: EventLine | None = None
+        changed = False
+        if progress is not None:
+            row.attempts = 0
+            if progress.external_key:
+                row.external_key = progress.external_key
+            # Pollers get the whole log each time; a callback sends only what is new.
+            new_lines = progress.log if incremental else progress.log[row.log_lines :]
+            if new_lines or progress.status != row.status:
+                row.last_progress_at = now
+                changed = True
+                row.stuck = False
+            row.log_lines = (
+                row.log_lines + len(new_lines)
+                if incremental
+                else max(row.log_lines, len(progress.log))
+            )
+            row.last_log = progress.log[-1] if progress.log else row.last_log
+            previous = row.status
+            row.status = progress.status
+            row.info = progress.info or row.info
+            event = _conclude(ctx, repository, hotfix, row, previous, now)
+        elif problem is not None:
+            row.attempts += 1
+            row.info = problem
+        if row.status not in port.TERMINAL:
+            row.next_poll_at = now + _wait(row, progress)
+            if not row.stuck and now - row.last_progress_at > ctx.deploy_stuck_after:
+                row.stuck = True
+                changed = True
+                event = event or _event(repository, hotfix, "deploy_stuck", row, now)
+        repository.add(row)
+        if event is None and changed:
+            hotfix.revision += 1  # the living message shows the progress
+            repository.add(hotfix)
+        repository.flush()
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    if event is None and not new_lines:
+        return None
+    return DeploymentNews(snapshot, new_lines, event)
+
+
+def _wait(row: Deployment, progress: Progress | None) -> timedelta:
+    if progress is None and row.attempts:
+        return min(POLL_EVERY * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
+    if row.status == port.NEEDS_USER_INTERVENTION or row.deployer == "webhook":
+        return POLL_WAITING_EVERY
+    return POLL_EVERY
+
+
+def _conclude(
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Any,
+    row: Deployment,
+    previous: str,
+    now: datetime,
+) -> EventLine | None:
+    """Turn a deployment's new status into the hotfix's next step."""
+    if HotfixState(hotfix.state) is not HotfixState.DEPLOYING:
+        return None
+    app = repository.application(hotfix.application_id)
+    if row.status in port.SUCCEEDED:
+        row.finished_at = now
+        record_deploy(repository, hotfix, app, Version.parse(row.version), row.requested_by, now)
+        details = {"version": row.version, "deployer": row.deployer}
+        if row.status == port.FINISHED_WITH_WARNINGS:
+            details["warnings"] = row.info or "finished with warnings"
+        outcome = record_change(repository, hotfix, Actor(SYSTEM), "deployed", details, now)
+        reschedule(repository, ctx.reminders, hotfix, app, now)
+        return outcome.event
+    if row.status in (port.FINISHED_WITH_ERRORS, port.ABORTED, port.FAILED):
+        row.finished_at = now
+        return _back_to_open(ctx, repository, hotfix, row, app, now)
+    if row.status == port.NEEDS_USER_INTERVENTION and previous != port.NEEDS_USER_INTERVENTION:
+        return _event(repository, hotfix, "deploy_needs_intervention", row, now)
+    return None
+
+
+def _back_to_open(
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Any,
+    row: Deployment,
+    app: Any,
+    now: datetime,
+) -> EventLine:
+    hotfix.state = HotfixState.OPEN.value
+    hotfix.requested_version = None
+    hotfix.requested_by = None
+    hotfix.requested_at = None
+    hotfix.approved_by = None
+    details = {"version": row.version, "status": row.status, "reason": row.info or row.status}
+    outcome = record_change(repository, hotfix, Actor(SYSTEM), "deploy_failed", details, now)
+    reschedule(repository, ctx.reminders, hotfix, app, now)
+    return outcome.event
+
+
+def _event(
+    repository: Repository, hotfix: Any, kind: str, row: Deployment, now: datetime
+) -> EventLine:
+    details = {"version": row.version, "info": row.info or row.last_log}
+    return record_change(repository, hotfix, Actor(SYSTEM), kind, details, now).event
+
+
+# steering ---------------------------------------------------------------------------------------
+
+
+def continue_deployment(ctx: ServiceContext, actor: Actor, hotfix_ref: str) -> DeploymentNews:
+    """Continue a deployment that needs a person (LifeTime's needs_user_intervention)."""
+    return _steer(ctx, actor, hotfix_ref, "continue")
+
+
+def abort_deployment(ctx: ServiceContext, actor: Actor, hotfix_ref: str) -> DeploymentNews:
+    return _steer(ctx, actor, hotfix_ref, "abort")
+
+
+def retry_deployment(ctx: ServiceContext, actor: Actor, hotfix_ref: str) -> DeploymentNews:
+    """Look again at a deployment shown as stuck (and start it again if it never started)."""
+    return _steer(ctx, actor, hotfix_ref, "retry")
+
+
+def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> DeploymentNews:
+    hotfix_id = parse_hotfix_ref(hotfix_ref)
+    ref = format_hotfix_ref(hotfix_id)
+    with ctx.db.read() as repository:
+        hotfix = repository.hotfix(hotfix_id)
+        if hotfix is None:
+            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
+        row = repository.latest_deployments([hotfix_id]).get(hotfix_id)
+        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row is None:
+            raise Refused(f"{ref} has no deployment running.")
+        members = repository.members(hotfix.application_id)
+        require_approver(actor, role_members(members, "approver"), requester=None)
+        app = repository.application(hotfix.application_id)
+        deployment_id, external_key = _id(row), row.external_key
+        status = row.status
+    if command == "continue" and status != port.NEEDS_USER_INTERVENTION:
+        raise Refused(f"{ref}'s deployment does not wait for anyone: it is {status}.")
+    if command in ("continue", "abort") and external_key:
+        try:
+            deployer = deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
+            if command == "continue":
+                deployer.continue_(external_key)
+            else:
+                deployer.abort(external_key)
+        except (DeployRefused, DeployerUnavailable) as error:
+            raise Refused(f"could not {command} {ref}'s deployment: {error.message}") from error
+    return _record_steering(ctx, actor, deployment_id, command)
+
+
+def _record_steering(
+    ctx: ServiceContext, actor: Actor, deployment_id: int, command: str
+) -> DeploymentNews:
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        peek = repository.deployment(deployment_id)
+        assert peek is not None
+        hotfix = repository.hotfix(peek.hotfix_id, for_update=True)
+        row = repository.deployment(deployment_id, for_update=True)
+        assert hotfix is not None and row is not None
+        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row.status in port.TERMINAL:
+            raise Refused(f"{format_hotfix_ref(row.hotfix_id)}'s deployment already finished.")
+        app = repository.application(hotfix.application_id)
+        row.stuck = False
+        row.last_progress_at = now
+        row.next_poll_at = now
+        row.attempts = 0
+        if command == "abort":
+            row.status = port.ABORTED
+            row.info = f"aborted by {actor.user_id}"
+            row.finished_at = now
+            repository.add(row)
+            event = _back_to_open(ctx, repository, hotfix, row, app, now)
+        else:
+            if command == "continue":
+                row.status = port.RUNNING
+            repository.add(row)
+            kind = "deploy_continued" if command == "continue" else "deploy_retried"
+            details = {"version": row.version}
+            event = record_change(repository, hotfix, actor, kind, details, now).event
+        repository.flush()
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    return DeploymentNews(snapshot, (), event)
+
+
+# webhook callbacks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    status: int
+    message: str
+    news: DeploymentNews | None = None
+
+
+def receive_callback(
+    ctx: ServiceContext, headers: Mapping[str, str], body: bytes, now_epoch: float
+) -> CallbackAnswer:
+    """A CI pipeline reports a webhook deployment's progress (POST /deployments/callback)."""
+    secret = ctx.deployer_secrets.webhook_secret
+    if not secret:
+        return CallbackAnswer(503, "webhook deployments are not configured (DEPLOY_WEBHOOK_SECRET)")
+    try:
+        signature = verify(secret, headers, body, now_epoch)
+    except BadSignature as error:
+        return CallbackAnswer(401, str(error))
+    try:
+        result = parse_callback(body)
+    except ValueError as error:
+        return CallbackAnswer(400, str(error))
+    with ctx.db.write() as repository:
+        row = repository.deployment(result.deployment_id)
+        if row is None or row.deployer != "webhook":
+            return CallbackAnswer(404, f"unknown deployment hfd-{result.deployment_id}")
+        key = f"webhook:{signature}"
+        if repository.request_seen(key):
+            return CallbackAnswer(409, "this callback was already received (replay refused)")
+        repository.remember_request(key, ctx.now())
+    progress = Progress(result.status, result.info, result.log)
+    news = _record(ctx, result.deployment_id, progress, None, worker=None, incremental=True)
+    return CallbackAnswer(200, "ok", news)
+
+
+def _id(row: Any) -> int:
+    identifier = row.id
+    assert identifier is not None
+    return int(identifier)
