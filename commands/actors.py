@@ -30,7 +30,12 @@ def require_admin(actor: Actor, what: str) -> None:
         raise PermissionDenied(f"only an admin may {what}")
 
 
-def require_approver(actor: Actor, approvers: Collection[str], requester: str | None) -> None:
+def require_approver(
+    actor: Actor,
+    approvers: Collection[str],
+    requester: str | None,
+    what: str = "approve or reject a Tag & Deploy",
+) -> None:
     if actor.user_id == requester:
         raise PermissionDenied(
             "you requested this Tag & Deploy, so another person must approve it (four eyes)"
@@ -38,6 +43,5 @@ def require_approver(actor: Actor, approvers: Collection[str], requester: str | 
     if actor.user_id in approvers or actor.is_admin:
         return
     raise PermissionDenied(
-        "only the application's approvers may approve or reject a Tag & Deploy; "
-        "ask one of them (see `/hotfix status`)"
+        f"only the application's approvers may {what}; ask one of them (see `/hotfix status`)"
     )
