@@ -77,6 +77,15 @@ class Publisher:
                     "could not post in %s's thread: %s", hotfix.ref, error.response.get("error")
                 )
 
+    def tell_owners(self, hotfix: HotfixSnapshot, text: str) -> None:
+        """A direct message to each owner of the hotfix."""
+        for owner in hotfix.owners:
+            try:
+                channel = self.client.conversations_open(users=owner)["channel"]["id"]
+                self.client.chat_postMessage(channel=channel, text=text)
+            except SlackApiError as error:
+                log.warning("could not tell %s: %s", owner, error.response.get("error"))
+
     def _post(self, channel: str, text: str, blocks: list) -> str:
         response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         return str(response["ts"])

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 class DeploymentFollowerLike(Protocol):
     def follow_safely(self) -> None: ...
 
+    def watch_safely(self) -> None: ...
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -191,6 +193,14 @@ def start_scheduler(
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            follower.watch_safely,
+            "interval",
+            seconds=every_seconds,
+            id="regression-watch",
+            max_instances=1,
+            coalesce=True,
         )
     scheduler.add_job(
         sweeper.sweep_safely,

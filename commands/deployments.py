@@ -280,9 +280,7 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
         if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row is None:
             raise Refused(f"{ref} has no deployment running.")
         members = repository.members(hotfix.application_id)
-        require_approver(
-            actor, role_members(members, "approver"), None, f"{command} a deployment"
-        )
+        require_approver(actor, role_members(members, "approver"), None, f"{command} a deployment")
         app = repository.application(hotfix.application_id)
         deployment_id, external_key = _id(row), row.external_key
         status = row.status

@@ -13,7 +13,7 @@ from typing import Any
 
 from commands.actors import Actor, require_approver, require_member
 from commands.context import ServiceContext
-from commands.deployers.port import DeployRefused
+from commands.deployers.port import DeployerUnavailable, DeployRefused, RunningVersion
 from commands.deployers.registry import deployer_for
 from commands.errors import AlreadyApplied, Conflict, InvalidInput, NotFound, Refused
 from commands.lifecycle import (
@@ -31,7 +31,7 @@ from commands.refs import Severity, format_hotfix_ref, parse_hotfix_ref
 from commands.reminders import reschedule
 from commands.results import EventLine, Outcome
 from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
-from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
+from commands.versions import Version, check_hotfix_tag, is_version, suggest_hotfix_tag
 from storage.models import (
     Application,
     ChecklistItem,
@@ -67,6 +67,7 @@ def open_hotfix(
     if not modules:
         raise InvalidInput("name at least one module that carries the fix, e.g. Checkout")
     now = ctx.now()
+    observed = _observe_running(ctx, application)
     try:
         with ctx.db.write() as repository:
             app = find_application(repository, application, for_update=True)
@@ -95,6 +96,11 @@ def open_hotfix(
             versions = repository.versions(app.id)
             hotfix_version = versions[_id(hotfix_row)]
             production_version = versions[_id(production_row)]
+            for row, version in (
+                (hotfix_row, hotfix_version),
+                (production_row, production_version),
+            ):
+                _take_observed(repository, app, version, observed.get(row.name))
             out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
             if out_of_sync and not force:
                 raise Refused(f"{out_of_sync}: synchronize first, or open with force")
@@ -146,6 +152,43 @@ def open_hotfix(
         raise Conflict(
             f"someone opened a hotfix for {application} at the same moment: see `/hotfix list`"
         ) from error
+
+
+def _observe_running(ctx: ServiceContext, application: str) -> dict[str, RunningVersion]:
+    """What the deployment system says the hotfix environment and Production run.
+
+    Asked before the transaction (it is a network call); the ledger answers nothing and the
+    bot's own records stay the truth.
+    """
+    with ctx.db.read() as repository:
+        app = repository.application_by_name(application)
+        if app is None or app.deployer == "ledger":
+            return {}
+        pipeline = pipeline_of(repository.environments())
+    try:
+        deployer = deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
+        observed = {}
+        for environment in (pipeline.hotfix_environment_name, pipeline.production.name):
+            running = deployer.running(app.name, environment)
+            if running is not None:
+                observed[environment] = running
+        return observed
+    except (DeployRefused, DeployerUnavailable) as error:
+        raise Refused(
+            f"could not check what {app.name} runs through {app.deployer}: {error.message}"
+        ) from error
+
+
+def _take_observed(
+    repository: Repository, app: Application, version: Any, running: RunningVersion | None
+) -> None:
+    if running is None or running.version is None or not is_version(running.version):
+        return
+    if (version.tag, version.has_changes) != (running.version, running.modified):
+        version.tag = running.version
+        version.has_changes = running.modified
+        repository.add(version)
+        repository.use_tag(_id(app), running.version)
 
 
 def request_deploy(

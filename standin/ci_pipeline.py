@@ -65,7 +65,10 @@ class FakeCiPipeline:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -94,9 +97,12 @@ class FakeCiPipeline:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any], bytes, dict[str, str]]:
         """POST a signed result; returns (status, answer, body sent, headers sent)."""
-        body = raw or json.dumps(
-            {"deployment_id": deployment_id, "status": status, "log": log or [], "info": info}
-        ).encode()
+        body = (
+            raw
+            or json.dumps(
+                {"deployment_id": deployment_id, "status": status, "log": log or [], "info": info}
+            ).encode()
+        )
         sent = headers or signed_headers(secret or self.secret, body, timestamp)
         request = urllib.request.Request(callback_url, data=body, headers=sent, method="POST")
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

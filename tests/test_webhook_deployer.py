@@ -10,8 +10,8 @@ import pytest
 
 from bot import ids
 from commands import queries
-from commands.catalog_file import parse_catalog
 from commands.applications import apply_catalog
+from commands.catalog_file import parse_catalog
 from commands.context import ServiceContext
 from commands.deployers.registry import DeployerSecrets
 from commands.lifecycle import HotfixState
@@ -103,9 +103,7 @@ def test_the_seed_scenario_through_a_ci_pipeline(
     bot.click(RAJ, ids.MERGED, value_contains="Quality Assurance")
     bot.click(RAJ, ids.MERGED, value_contains="Development")
     bot.click(RAJ, ids.SOLVE)
-    bot.wait_until(
-        lambda: queries.hotfix_status(ctx, "HF-1").state is HotfixState.SOLVED, "solved"
-    )
+    bot.wait_until(lambda: queries.hotfix_status(ctx, "HF-1").state is HotfixState.SOLVED, "solved")
 
 
 def test_callbacks_are_signed_fresh_once_and_known(

@@ -11,6 +11,7 @@ from bot.views.modals import open_modal, reason_modal, version_modal
 from bot.views.nudges import (
     escalation_message,
     nudge_message,
+    regression_warning,
     reminder_thread_line,
     snoozed_reply,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "nudge_message",
     "open_modal",
     "reason_modal",
+    "regression_warning",
     "reminder_thread_line",
     "snoozed_reply",
     "status_reply",

@@ -69,3 +69,14 @@ def escalation_message(
 def snoozed_reply(hotfix_ref: str, length: str, until: datetime | None) -> str:
     when = f" (until {until:%Y-%m-%d %H:%M} UTC)" if until else ""
     return f"😴 {hotfix_ref}: no reminders for {length}{when}."
+
+
+def regression_warning(
+    hotfix: HotfixSnapshot, plan_key: str, source: str, pending: Sequence[str]
+) -> str:
+    return (
+        f"⚠️ *{hotfix.ref}* · a LifeTime deployment plan (`{escape(plan_key)}`) would deploy "
+        f"{escape(hotfix.application)} from *{escape(source)}* to Production, but {escape(source)} "
+        f"does not have the fix yet ({escape(', '.join(pending))} not merged). Deploying it "
+        "would undo the hotfix: merge first, or hold the plan."
+    )

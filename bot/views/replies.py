@@ -16,6 +16,7 @@ from bot.views.hotfix_message import (
 from bot.views.kit import context, divider, section
 from bot.views.text import (
     SECTION_TEXT_LIMIT,
+    and_list,
     date_token,
     escape,
     join_limited,
@@ -90,8 +91,13 @@ def help_reply(
 
 
 def status_reply(hotfix: HotfixSnapshot, now: datetime) -> tuple[str, list[Block]]:
-    """The living message's body, without buttons."""
-    return fallback_text(hotfix), hotfix_blocks(hotfix, now, interactive=False)
+    """The living message's body, without buttons, and which environments lack the fix."""
+    blocks = hotfix_blocks(hotfix, now, interactive=False)
+    if hotfix.lacking_fix:
+        blocks.append(
+            context(f"🩹 Still without the fix: {escape(and_list(list(hotfix.lacking_fix)))}")
+        )
+    return fallback_text(hotfix), blocks
 
 
 def application_blocks(app: ApplicationSnapshot) -> list[Block]:
