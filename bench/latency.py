@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,15 @@ from bench.clicks import publish_and_find_clicks
 from bench.load import KINDS, Cell, Click, FollowUps, Load
 from bench.plan import Plan
 from bench.seed import MODULES_PER_HOTFIX, RedHotfix, SeededCatalog
-from bench.servers import FLOOR, PRODUCT, Secrets, free_port, server_environment, start
+from bench.servers import (
+    FLOOR,
+    PRODUCT,
+    Secrets,
+    ServerProcess,
+    free_port,
+    server_environment,
+    start,
+)
 from standin.web_api import FakeSlackWebApi
 from storage.setup import open_database
 
@@ -59,7 +68,7 @@ def measure_latency(
                     catalog.applications,
                     follow_ups if name == PRODUCT_NAME else None,
                 )
-                result.cells.extend(_cells(load, name, clicks, plan))
+                result.cells.extend(_cells(load, server, clicks, plan))
                 result.peak_rss_kib[name] = server.peak_rss_kib()
             finally:
                 server.stop()
@@ -88,20 +97,38 @@ def _clicks(
     return clicks
 
 
-def _cells(load: Load, server: str, clicks: Sequence[Click], plan: Plan) -> list[Cell]:
+def _cells(load: Load, server: ServerProcess, clicks: Sequence[Click], plan: Plan) -> list[Cell]:
     for kind in KINDS:
-        load.run(server, kind, 1, plan.warmup, clicks[: plan.warmup])
+        load.run(server.name, kind, 1, plan.warmup, clicks[: plan.warmup])
     offset = plan.warmup
     cells = []
     for kind in KINDS:
         for concurrency in plan.concurrencies:
             chosen = clicks[offset : offset + plan.requests] if kind == "merged" else ()
-            cell = load.run(server, kind, concurrency, plan.requests, chosen, plan.cell_time_limit)
+            cpu = server.cpu_seconds()
+            cell = load.run(
+                server.name, kind, concurrency, plan.requests, chosen, plan.cell_time_limit
+            )
+            _settle(server)
+            cell.server_cpu = server.cpu_seconds() - cpu
             cells.append(cell)
             if kind == "merged":
                 offset += plan.requests
             log(
-                f"    {server:7} {kind:6} c={concurrency:<2} {len(cell.samples)} requests "
-                f"in {cell.seconds:.1f}s, {len(cell.errors)} error(s)"
+                f"    {server.name:7} {kind:6} c={concurrency:<2} {len(cell.samples)} requests "
+                f"in {cell.seconds:.1f}s, {len(cell.errors)} error(s), "
+                f"server CPU {cell.cpu_per_request * 1000:.1f} ms/request"
             )
     return cells
+
+
+def _settle(server: ServerProcess, quiet: float = 0.2, timeout: float = 10.0) -> None:
+    """Wait until the server stops using CPU (the work after the last follow-up is done)."""
+    deadline = time.monotonic() + timeout
+    before = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = server.cpu_seconds()
+        if now - before < 0.01:
+            return
+        before = now

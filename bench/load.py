@@ -56,6 +56,11 @@ class Cell:
     concurrency: int
     samples: list[Sample] = field(default_factory=list)
     seconds: float = 0.0
+    server_cpu: float = math.nan  # CPU seconds the server process used during the cell
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.server_cpu / len(self.samples) if self.samples else math.nan
 
     @property
     def acks(self) -> list[float]:
@@ -181,7 +186,7 @@ class Load:
             return Sample(None, None, f"{type(error).__name__}: {error}")
         sent_at = time.monotonic() - reply.elapsed
         if reply.status != 200:
-            return Sample(reply.elapsed, None, f"HTTP {reply.status}: {reply.text[:120]}")
+            return Sample(reply.elapsed, None, f"HTTP {reply.status}: {reply.body[:120]}")
         if self.follow_ups is None:
             return Sample(reply.elapsed, None)
         arrival = self.follow_ups.wait(keys, sent_at, self.timeout)

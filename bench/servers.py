@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import socket
@@ -51,6 +52,15 @@ class ServerProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
         return None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (all its threads)."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return math.nan
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process.poll() is None:

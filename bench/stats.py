@@ -27,12 +27,12 @@ def percentiles(values: Sequence[float]) -> dict[int, float]:
 
 def ms(seconds: float) -> str:
     if math.isnan(seconds):
-        return "–"
+        return "-"
     value = seconds * 1000
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def ratio(value: float, floor: float) -> str:
     if math.isnan(value) or math.isnan(floor) or floor <= 0:
-        return "–"
-    return f"{value / floor:.1f}×"
+        return "-"
+    return f"{value / floor:.1f}x"
