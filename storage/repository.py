@@ -36,6 +36,7 @@ from storage.models import (
 )
 
 Row = TypeVar("Row", bound=SQLModel)
+Claimable = TypeVar("Claimable", Reminder, Deployment)
 
 
 class StorageConflict(Exception):
@@ -296,32 +297,53 @@ class Repository:
     def claim_due_reminders(
         self, now: datetime, worker: str, lease_until: datetime, limit: int
     ) -> list[Reminder]:
-        """Take up to `limit` due reminders for `worker`, skipping rows another worker holds.
+        """Take up to `limit` due reminders for `worker` (see `_claim`)."""
+        rows = self._claim(
+            Reminder,
+            Reminder.hotfix_id,
+            [col(Reminder.enabled), col(Reminder.next_due_at) <= now],
+            col(Reminder.next_due_at),
+            now,
+            worker,
+            lease_until,
+            limit,
+        )
+        return sorted(rows, key=lambda row: (row.next_due_at, row.hotfix_id))
+
+    def _claim(
+        self,
+        model: type[Claimable],
+        key: Any,
+        due: list[Any],
+        order: Any,
+        now: datetime,
+        worker: str,
+        lease_until: datetime,
+        limit: int,
+    ) -> list[Claimable]:
+        """Lease due rows to one worker; rows another worker holds are skipped.
 
         On PostgreSQL, FOR UPDATE SKIP LOCKED lets two replicas claim disjoint rows at once; on
-        SQLite the write transaction (BEGIN IMMEDIATE) already serializes the claim.
+        SQLite the write transaction (BEGIN IMMEDIATE) already serializes the claim. The lease
+        (`claimed_until`) keeps a row from a second worker until the first is done or gone.
         """
-        due = (
-            select(Reminder.hotfix_id)
-            .where(
-                col(Reminder.enabled),
-                col(Reminder.next_due_at) <= now,
-                or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) < now),
-            )
-            .order_by(col(Reminder.next_due_at))
+        claimed_until = col(model.claimed_until)  # type: ignore[attr-defined]
+        query = (
+            select(key)
+            .where(*due, or_(claimed_until.is_(None), claimed_until < now))
+            .order_by(order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = list(self.session.exec(due))
+        ids = list(self.session.exec(query))
         if not ids:
             return []
         self.session.exec(
-            update(Reminder)
-            .where(col(Reminder.hotfix_id).in_(ids))
+            update(model)
+            .where(col(key).in_(ids))
             .values(claimed_by=worker, claimed_until=lease_until)
         )
-        rows = self.session.exec(select(Reminder).where(col(Reminder.hotfix_id).in_(ids)))
-        return sorted(rows, key=lambda row: (row.next_due_at, row.hotfix_id))
+        return list(self.session.exec(select(model).where(col(key).in_(ids))))
 
     def hotfixes_by_ids(self, ids: Iterable[int]) -> list[Hotfix]:
         wanted = set(ids)
@@ -341,26 +363,16 @@ class Repository:
     def claim_due_deployments(
         self, now: datetime, worker: str, lease_until: datetime, limit: int, terminal: Iterable[str]
     ) -> list[Deployment]:
-        due = (
-            select(Deployment.id)
-            .where(
-                col(Deployment.status).not_in(list(terminal)),
-                col(Deployment.next_poll_at) <= now,
-                or_(col(Deployment.claimed_until).is_(None), col(Deployment.claimed_until) < now),
-            )
-            .order_by(col(Deployment.next_poll_at))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        return self._claim(
+            Deployment,
+            Deployment.id,
+            [col(Deployment.status).not_in(list(terminal)), col(Deployment.next_poll_at) <= now],
+            col(Deployment.next_poll_at),
+            now,
+            worker,
+            lease_until,
+            limit,
         )
-        ids = list(self.session.exec(due))
-        if not ids:
-            return []
-        self.session.exec(
-            update(Deployment)
-            .where(col(Deployment.id).in_(ids))
-            .values(claimed_by=worker, claimed_until=lease_until)
-        )
-        return list(self.session.exec(select(Deployment).where(col(Deployment.id).in_(ids))))
 
     def deployment(self, deployment_id: int, *, for_update: bool = False) -> Deployment | None:
         query = select(Deployment).where(Deployment.id == deployment_id)

@@ -1,28 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from slack_bolt import Ack
-
-from bot.listeners.actions.clicks import Click
+from bot.listeners.actions.change_button import change_button
 from bot.services import BotServices
 from commands import hotfixes
 
 
 def handler(services: BotServices) -> Callable[..., None]:
     """Tag & Deploy <version> (confirmed in Slack's dialog)."""
-
-    def handle(ack: Ack, body: dict[str, Any], action: dict[str, Any], *_: Any) -> None:
-        ack()
-        click = Click.of(body, action)
-        outcome = hotfixes.request_deploy(
-            services.ctx,
-            services.actor(click.user),
+    return change_button(
+        services,
+        lambda s, actor, click: hotfixes.request_deploy(
+            s.ctx,
+            actor,
             click.value.hotfix,
             click.value.extra or None,
             request_key=click.request_key,
-        )
-        services.publisher.publish(outcome.hotfix.ref, outcome.event)
-
-    return handle
+        ),
+    )
