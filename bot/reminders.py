@@ -60,6 +60,7 @@ class Sweeper:
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
+        reminders.forget_old_request_keys(self.ctx)
         due = reminders.claim_due(self.ctx, self.worker)
         report.claimed = len(due)
         for item in due:

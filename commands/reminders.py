@@ -275,3 +275,14 @@ def remember_timezones(ctx: ServiceContext, zones: Mapping[str, str | None]) -> 
             row.tz = tz
             row.fetched_at = now
             repository.add(row)
+
+
+# Slack retries a request within minutes and a webhook callback older than five is refused, so
+# their keys need not be kept for long; regression warnings are remembered for good.
+SHORT_LIVED_KEYS = ("command:", "action:", "view:", "webhook:")
+KEEP_REQUEST_KEYS = timedelta(days=2)
+
+
+def forget_old_request_keys(ctx: ServiceContext) -> int:
+    with ctx.db.write() as repository:
+        return repository.forget_requests_before(ctx.now() - KEEP_REQUEST_KEYS, SHORT_LIVED_KEYS)

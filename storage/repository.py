@@ -85,8 +85,11 @@ class Repository:
     def remember_request(self, key: str, at: datetime) -> None:
         self.session.add(AppliedRequest(key=key, at=at))
 
-    def forget_requests_before(self, cutoff: datetime) -> int:
-        result = self.session.exec(delete(AppliedRequest).where(col(AppliedRequest.at) < cutoff))
+    def forget_requests_before(self, cutoff: datetime, prefixes: Iterable[str]) -> int:
+        kinds = [col(AppliedRequest.key).startswith(prefix) for prefix in prefixes]
+        result = self.session.exec(
+            delete(AppliedRequest).where(col(AppliedRequest.at) < cutoff, or_(*kinds))
+        )
         return int(result.rowcount or 0)
 
     # environments --------------------------------------------------------------------------

@@ -428,3 +428,16 @@ def test_admin_operations(ctx: ServiceContext) -> None:
     assert updated.owners == ("U0ANA", "U0RAJ")
     opened = hotfixes.open_hotfix(ctx, RAJ, "Mobile", ["Api"], "Crash on start").hotfix
     assert opened.suggested_version == "0.3.1"
+
+
+def test_request_keys_are_forgotten_after_two_days(
+    ctx: ServiceContext, clock: MovableClock
+) -> None:
+    from commands.reminders import forget_old_request_keys
+
+    hotfix = deployed(ctx)
+    hotfixes.mark_merged(ctx, RAJ, hotfix.ref, "qa", "Checkout", request_key="action:U0RAJ:1")
+    clock.advance(days=1)
+    assert forget_old_request_keys(ctx) == 0
+    clock.advance(days=1, minutes=1)
+    assert forget_old_request_keys(ctx) == 1
