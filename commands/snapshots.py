@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from commands.lifecycle import (
     ChecklistEntry,
@@ -35,7 +36,28 @@ def role_members(members: Sequence[Member], role: str) -> tuple[str, ...]:
     return tuple(m.user_id for m in members if m.role == role)
 
 
-def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list[HotfixSnapshot]:
+@dataclass
+class ApplicationFacts:
+    """What both application and hotfix snapshots need, loaded once per request."""
+
+    applications: dict[int, Application]
+    versions: dict[int, dict[int, AppVersion]]
+    members: dict[int, list[Member]]
+
+    @classmethod
+    def load(cls, repository: Repository, applications: Iterable[Application]) -> ApplicationFacts:
+        known = {a.id: a for a in applications if a.id is not None}
+        return cls(
+            applications=known,
+            versions=repository.versions_of_applications(known),
+            members=repository.members_of_applications(known),
+        )
+
+
+def hotfix_snapshots(
+    repository: Repository, hotfixes: Sequence[Hotfix], facts: ApplicationFacts | None = None
+) -> list[HotfixSnapshot]:
+    """Snapshots of hotfixes in a fixed number of queries, whatever their number."""
     if not hotfixes:
         return []
     environment_rows = repository.environments()
@@ -43,22 +65,22 @@ def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list
     names_by_id = {row.id: row.name for row in environment_rows}
     hotfix_ids = [h.id for h in hotfixes if h.id is not None]
     application_ids = {h.application_id for h in hotfixes}
-    applications = repository.applications_by_ids(application_ids)
-    versions = repository.versions_of_applications(application_ids)
-    members = repository.members_of_applications(application_ids)
-    modules = repository.hotfix_modules(hotfix_ids)
-    owners = repository.hotfix_owners(hotfix_ids)
+    if facts is None or not application_ids <= facts.applications.keys():
+        facts = ApplicationFacts.load(
+            repository, repository.applications_by_ids(application_ids).values()
+        )
+    applications, versions, members = facts.applications, facts.versions, facts.members
+    details = repository.hotfix_details(hotfix_ids)
     checklists = repository.checklists(hotfix_ids)
-    messages = repository.messages(hotfix_ids)
     deployments = repository.latest_deployments(hotfix_ids)
     needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
-    used = {app_id: repository.used_tags(app_id) for app_id in needs_tags}
+    used = repository.used_tags_of(needs_tags)
 
     snapshots = []
     for hotfix in hotfixes:
         assert hotfix.id is not None
         application = applications[hotfix.application_id]
-        module_names = {m.id: m.name for m in modules.get(hotfix.id, [])}
+        module_names = dict(details.modules.get(hotfix.id, []))
         checklist = tuple(
             ChecklistLine(
                 environment=names_by_id[item.environment_id],
@@ -94,7 +116,7 @@ def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list
                 severity=Severity(hotfix.severity),
                 state=state,
                 modules=tuple(module_names.values()),
-                owners=tuple(owners.get(hotfix.id, [])),
+                owners=tuple(details.owners.get(hotfix.id, [])),
                 approvers=role_members(app_members, "approver"),
                 opened_by=hotfix.opened_by,
                 opened_at=hotfix.opened_at,
@@ -125,8 +147,8 @@ def hotfix_snapshots(repository: Repository, hotfixes: Sequence[Hotfix]) -> list
                 close_reason=hotfix.close_reason,
                 revision=hotfix.revision,
                 messages=tuple(
-                    MessageRef(m.channel, m.ts, m.shown_revision)
-                    for m in messages.get(hotfix.id, [])
+                    MessageRef(channel, ts, revision)
+                    for channel, ts, revision in details.messages.get(hotfix.id, [])
                 ),
                 deployment=_deployment_line(deployments.get(hotfix.id)),
                 deployer=application.deployer,
@@ -205,17 +227,21 @@ def _hotfix_pipeline(
 
 
 def application_snapshots(
-    repository: Repository, applications: Sequence[Application]
+    repository: Repository,
+    applications: Sequence[Application],
+    facts: ApplicationFacts | None = None,
+    active: dict[int, Hotfix] | None = None,
 ) -> list[ApplicationSnapshot]:
     if not applications:
         return []
     environment_rows = repository.environments()
     pipeline = pipeline_of(environment_rows)
     ids = [a.id for a in applications if a.id is not None]
-    versions = repository.versions_of_applications(ids)
-    members = repository.members_of_applications(ids)
+    facts = facts or ApplicationFacts.load(repository, applications)
+    versions, members = facts.versions, facts.members
     modules = repository.modules_of_applications(ids)
-    active = {h.application_id: h for h in repository.active_hotfixes()}
+    if active is None:
+        active = repository.active_hotfixes_of(ids)
     result = []
     for application in applications:
         assert application.id is not None

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, col, delete, select
@@ -39,13 +41,23 @@ Row = TypeVar("Row", bound=SQLModel)
 Claimable = TypeVar("Claimable", Reminder, Deployment)
 
 
+@dataclass
+class HotfixDetails:
+    owners: dict[int, list[str]] = field(default_factory=dict)
+    modules: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # (id, name)
+    messages: dict[int, list[tuple[str, str, int]]] = field(
+        default_factory=dict
+    )  # channel, ts, rev
+
+
 class StorageConflict(Exception):
     """A concurrent writer got there first (unique key taken, lock or serialization failure)."""
 
 
 class Repository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, cache: dict[str, Any] | None = None) -> None:
         self.session = session
+        self.cache = cache if cache is not None else {}
 
     # writing -----------------------------------------------------------------------------
     def add(self, row: Row) -> Row:
@@ -94,9 +106,17 @@ class Repository:
 
     # environments --------------------------------------------------------------------------
     def environments(self) -> list[EnvironmentRow]:
-        return list(
-            self.session.exec(select(EnvironmentRow).order_by(col(EnvironmentRow.position)))
-        )
+        """The pipeline. It never changes once created, so a process reads it once."""
+        cached = self.cache.get("environments")
+        if cached:
+            return list(cached)
+        query = select(EnvironmentRow).order_by(col(EnvironmentRow.position))
+        rows = list(self.session.exec(query))
+        if rows:
+            for row in rows:
+                self.session.expunge(row)
+            self.cache["environments"] = tuple(rows)
+        return rows
 
     # applications --------------------------------------------------------------------------
     def application_by_name(self, name: str, *, for_update: bool = False) -> Application | None:
@@ -190,6 +210,16 @@ class Repository:
         query = select(ModuleRevision).where(col(ModuleRevision.module_id).in_(wanted))
         return list(self.session.exec(query))
 
+    def used_tags_of(self, application_ids: Iterable[int]) -> dict[int, list[str]]:
+        wanted = set(application_ids)
+        result: dict[int, list[str]] = {app_id: [] for app_id in wanted}
+        if not wanted:
+            return result
+        query = select(UsedTag).where(col(UsedTag.application_id).in_(wanted))
+        for row in self.session.exec(query):
+            result[row.application_id].append(row.tag)
+        return result
+
     def used_tags(self, application_id: int) -> list[str]:
         query = select(UsedTag.tag).where(UsedTag.application_id == application_id)
         return list(self.session.exec(query))
@@ -212,13 +242,55 @@ class Repository:
         )
         return self.session.exec(query).first()
 
-    def active_hotfixes(self) -> list[Hotfix]:
+    def active_hotfixes(self, limit: int | None = None) -> list[Hotfix]:
         query = (
             select(Hotfix)
             .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
             .order_by(col(Hotfix.opened_at), col(Hotfix.id))
+            .limit(limit)
         )
         return list(self.session.exec(query))
+
+    def count_active_hotfixes(self) -> int:
+        query = (
+            select(func.count())
+            .select_from(Hotfix)
+            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
+        )
+        return int(self.session.exec(query).one())
+
+    def active_hotfix_refs(self) -> list[tuple[int, int]]:
+        """(hotfix id, application id) of every unsolved hotfix, the oldest first."""
+        query = (
+            select(Hotfix.id, Hotfix.application_id)
+            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
+            .order_by(col(Hotfix.opened_at), col(Hotfix.id))
+        )
+        return [(int(i or 0), int(a)) for i, a in self.session.exec(query)]
+
+    def application_keys(self) -> list[tuple[int, str]]:
+        query = select(Application.id, Application.name).order_by(col(Application.name_key))
+        return [(int(i or 0), str(n)) for i, n in self.session.exec(query)]
+
+    def active_hotfixes_of(self, application_ids: Iterable[int]) -> dict[int, Hotfix]:
+        wanted = set(application_ids)
+        if not wanted:
+            return {}
+        query = select(Hotfix).where(
+            col(Hotfix.application_id).in_(wanted), col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES)
+        )
+        return {row.application_id: row for row in self.session.exec(query)}
+
+    def current_hotfix(self, application_id: int) -> Hotfix | None:
+        """The application's unsolved hotfix, or else its latest one."""
+        unsolved_first = case((col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES), 0), else_=1)
+        query = (
+            select(Hotfix)
+            .where(Hotfix.application_id == application_id)
+            .order_by(unsolved_first, col(Hotfix.id).desc())
+            .limit(1)
+        )
+        return self.session.exec(query).first()
 
     def latest_hotfix(self, application_id: int) -> Hotfix | None:
         query = (
@@ -273,6 +345,50 @@ class Repository:
         for row in self.session.exec(query):
             result.setdefault(row.hotfix_id, []).append(row)
         return result
+
+    def hotfix_details(self, hotfix_ids: Iterable[int]) -> HotfixDetails:
+        """Owners, modules and living messages of hotfixes, in one round trip (UNION ALL)."""
+        wanted = sorted(set(hotfix_ids))
+        details = HotfixDetails()
+        if not wanted:
+            return details
+        owners: Any = sa_select(
+            literal("owner").label("kind"),
+            col(HotfixOwner.hotfix_id).label("hotfix_id"),
+            col(HotfixOwner.user_id).label("a"),
+            literal_column("NULL").label("b"),
+            literal_column("NULL").label("n"),
+        ).where(col(HotfixOwner.hotfix_id).in_(wanted))
+        modules: Any = (
+            sa_select(
+                literal("module").label("kind"),
+                col(HotfixModule.hotfix_id),
+                col(Module.name),
+                literal_column("NULL"),
+                col(Module.id),
+            )
+            .join(Module, col(Module.id) == col(HotfixModule.module_id))
+            .where(col(HotfixModule.hotfix_id).in_(wanted))
+        )
+        messages: Any = sa_select(
+            literal("message").label("kind"),
+            col(Message.hotfix_id),
+            col(Message.channel),
+            col(Message.ts),
+            col(Message.shown_revision),
+        ).where(col(Message.hotfix_id).in_(wanted))
+        union = union_all(owners, modules, messages).subquery()
+        query = sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
+        for kind, hotfix_id, a, b, number in self.session.execute(query):
+            if kind == "owner":
+                details.owners.setdefault(hotfix_id, []).append(a)
+            elif kind == "module":
+                details.modules.setdefault(hotfix_id, []).append((number, a))
+            else:
+                details.messages.setdefault(hotfix_id, []).append((a, b, number))
+        for modules_of in details.modules.values():
+            modules_of.sort()
+        return details
 
     def messages(self, hotfix_ids: Iterable[int]) -> dict[int, list[Message]]:
         result: dict[int, list[Message]] = {}
@@ -404,12 +520,13 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.cache: dict[str, Any] = {}
 
     @contextmanager
     def write(self) -> Iterator[Repository]:
         try:
             with write_session(self.engine) as session:
-                yield Repository(session)
+                yield Repository(session, self.cache)
         except IntegrityError as error:
             raise StorageConflict(str(error.orig)) from error
         except OperationalError as error:
@@ -420,7 +537,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Repository]:
         with read_session(self.engine) as session:
-            yield Repository(session)
+            yield Repository(session, self.cache)
 
     def ping(self) -> bool:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block
@@ -17,15 +18,20 @@ MAX_HOME_RED = 20
 
 
 def home_view(
-    red: list[HotfixSnapshot], applications: list[ApplicationSnapshot], now: datetime
+    red: list[HotfixSnapshot],
+    applications: list[ApplicationSnapshot],
+    now: datetime,
+    more_red: Sequence[str] = (),
+    more_applications: Sequence[str] = (),
 ) -> View:
+    """`more_red` and `more_applications`: refs and names of those not given in full."""
     blocks: list[Block] = [header("Hotfixes"), context(f"Updated {date_token(now)}")]
     ordered = sorted(red, key=lambda hotfix: hotfix.opened_at)
     if ordered:
         shown = ordered[:MAX_HOME_RED]
         blocks.extend(section(red_summary(hotfix, now)) for hotfix in shown)
-        if len(ordered) > len(shown):
-            rest = [hotfix.ref for hotfix in ordered[len(shown) :]]
+        rest = [hotfix.ref for hotfix in ordered[len(shown) :]] + list(more_red)
+        if rest:
             blocks.append(
                 context(f"…and {len(rest)} more red: {join_limited(rest, 1500)} (`/hotfix list`)")
             )
@@ -33,7 +39,7 @@ def home_view(
         blocks.append(section("✅ Nothing is red: every environment has its fixes."))
     blocks.append(divider())
     blocks.append(header("Applications"))
-    if not applications:
+    if not applications and not more_applications:
         blocks.append(context("No applications yet: an admin adds one with `/hotfix app add`."))
     # Applications with a red hotfix first, then in catalog order.
     apps = sorted(applications, key=lambda app: app.active_hotfix is None)
@@ -43,8 +49,9 @@ def home_view(
         red_mark = f" · 🔴 {app.active_hotfix}" if app.active_hotfix else ""
         code = pipeline_code(app.pipeline, with_fix=False)
         blocks.append(section(f"*{escape(app.name)}*{red_mark}\n{code}"))
-    if len(apps) > len(shown_apps):
-        rest = [escape(app.name) for app in apps[len(shown_apps) :]]
+    rest = [escape(app.name) for app in apps[len(shown_apps) :]]
+    rest += [escape(name) for name in more_applications]
+    if rest:
         blocks.append(
             context(
                 f"…and {len(rest)} more applications: {join_limited(rest, 1500)} (`/hotfix apps`)"

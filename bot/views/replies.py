@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block
@@ -145,17 +146,20 @@ def application_reply(
     return text, blocks[:MAX_REPLY_BLOCKS]
 
 
-def list_reply(red: list[HotfixSnapshot], now: datetime) -> tuple[str, list[Block]]:
-    """Every red hotfix, the oldest first."""
-    if not red:
+def list_reply(
+    red: list[HotfixSnapshot], now: datetime, more: Sequence[str] = ()
+) -> tuple[str, list[Block]]:
+    """Every red hotfix, the oldest first (`more`: refs of red hotfixes not given in full)."""
+    if not red and not more:
         return "Nothing is red.", [section("✅ Nothing is red.")]
     ordered = sorted(red, key=lambda h: h.opened_at)
-    count = f"{len(ordered)} red hotfix{'es' if len(ordered) != 1 else ''}"
+    total = len(ordered) + len(more)
+    count = f"{total} red hotfix{'es' if total != 1 else ''}"
     blocks: list[Block] = [section(f"*🔴 {count}*, the oldest first")]
     shown = ordered[:MAX_LISTED]
     blocks.extend(section(red_summary(hotfix, now)) for hotfix in shown)
-    if len(ordered) > len(shown):
-        rest = [h.ref for h in ordered[len(shown) :]]
+    rest = [h.ref for h in ordered[len(shown) :]] + list(more)
+    if rest:
         blocks.append(context(f"…and {len(rest)} more: {join_limited(rest, 1500)}"))
     return f"{count}: " + ", ".join(h.ref for h in shown), blocks
 
@@ -191,20 +195,23 @@ def history_reply(hotfix: HotfixSnapshot, events: list[EventLine]) -> tuple[str,
     return f"History of {hotfix.ref}: {len(events)} events", blocks
 
 
-def apps_reply(apps: list[ApplicationSnapshot]) -> tuple[str, list[Block]]:
-    """Every application with its pipeline on one line."""
-    if not apps:
+def apps_reply(
+    apps: list[ApplicationSnapshot], more: Sequence[str] = ()
+) -> tuple[str, list[Block]]:
+    """Every application with its pipeline on one line (`more`: names not given in full)."""
+    if not apps and not more:
         text = "No applications yet: an admin adds one with `/hotfix app add`."
         return text, [section(escape(text))]
-    blocks: list[Block] = [section(f"*Applications* ({len(apps)})")]
+    total = len(apps) + len(more)
+    blocks: list[Block] = [section(f"*Applications* ({total})")]
     shown = apps[:MAX_LISTED]
     for app in shown:
         red = f" · 🔴 {app.active_hotfix}" if app.active_hotfix else ""
         blocks.append(section(f"*{escape(app.name)}*{red}\n{pipeline_inline(app.pipeline)}"))
-    if len(apps) > len(shown):
-        rest = [escape(a.name) for a in apps[len(shown) :]]
+    rest = [escape(a.name) for a in apps[len(shown) :]] + [escape(name) for name in more]
+    if rest:
         blocks.append(context(f"…and {len(rest)} more: {join_limited(rest, 1500)}"))
-    return f"{len(apps)} applications", blocks
+    return f"{total} applications", blocks
 
 
 def error_reply(message: str) -> tuple[str, list[Block]]:

@@ -67,7 +67,8 @@ def open_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: We
 def status(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
     now = s.ctx.now()
     if not r.args:
-        _private(respond, views.list_reply(queries.red_hotfixes(s.ctx), now))
+        red, more = queries.red_overview(s.ctx)
+        _private(respond, views.list_reply(red, now, more))
     elif looks_like_hotfix_ref(r.args[0]):
         _private(respond, views.status_reply(queries.hotfix_status(s.ctx, r.args[0]), now))
     else:
@@ -76,7 +77,8 @@ def status(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
 
 
 def list_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
-    _private(respond, views.list_reply(queries.red_hotfixes(s.ctx), s.ctx.now()))
+    red, more = queries.red_overview(s.ctx)
+    _private(respond, views.list_reply(red, s.ctx.now(), more))
 
 
 def deploy(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
@@ -119,7 +121,7 @@ def history(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: 
 
 
 def apps(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
-    _private(respond, views.apps_reply(queries.applications(s.ctx)))
+    _private(respond, views.apps_reply(*queries.application_overview(s.ctx)))
 
 
 def app_add(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:

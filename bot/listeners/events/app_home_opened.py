@@ -19,11 +19,9 @@ def handler(services: BotServices) -> Callable[..., None]:
     ) -> None:
         if event.get("tab", "home") != "home":
             return
-        view = views.home_view(
-            queries.red_hotfixes(services.ctx),
-            queries.applications(services.ctx),
-            services.ctx.now(),
-        )
+        red, more_red = queries.red_overview(services.ctx, limit=20)
+        apps, more_apps = queries.application_overview(services.ctx, limit=60)
+        view = views.home_view(red, apps, services.ctx.now(), more_red, more_apps)
         client.views_publish(user_id=event["user"], view=view)
 
     return handle

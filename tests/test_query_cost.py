@@ -1,0 +1,69 @@
+"""Reads cost a fixed number of SQL statements, whatever the size of the catalog (no N+1).
+
+Counts, not timings: the figures for speed live in the benchmark (`python -m bench`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from commands import applications, hotfixes, queries
+from commands.actors import Actor
+from commands.context import ServiceContext
+from tests.conftest import ADMIN
+
+
+@contextmanager
+def counting(ctx: ServiceContext) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(ctx.db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", count)
+
+
+def statements_of(ctx: ServiceContext, read: Callable[[], object]) -> int:
+    read()  # warm caches (the pipeline is read once per process)
+    with counting(ctx) as statements:
+        read()
+    return len(statements)
+
+
+def grow(ctx: ServiceContext, count: int, start: int = 0) -> None:
+    for index in range(start, start + count):
+        name = f"Grown{index}"
+        applications.add_application(ctx, ADMIN, name, ["Core", "Edge"], "1.0.0")
+        applications.set_members(ctx, ADMIN, name, "owner", ["U0ANA"])
+        ref = hotfixes.open_hotfix(ctx, Actor("U0ANA"), name, ["Core"], "down").hotfix.ref
+        if index % 2:
+            hotfixes.request_deploy(ctx, ADMIN, ref)
+
+
+def test_reads_do_not_grow_with_the_catalog(ctx: ServiceContext) -> None:
+    ref = hotfixes.open_hotfix(ctx, Actor("U0ANA"), "eCommerce", ["Checkout"], "x").hotfix.ref
+    reads: dict[str, Callable[[], object]] = {
+        "status of an application": lambda: queries.application_status(ctx, "eCommerce"),
+        "status of a hotfix": lambda: queries.hotfix_status(ctx, ref),
+        "list": lambda: queries.red_overview(ctx),
+        "apps": lambda: queries.application_overview(ctx),
+    }
+    grow(ctx, 3)
+    small = {name: statements_of(ctx, read) for name, read in reads.items()}
+    grow(ctx, 45, start=3)
+    large = {name: statements_of(ctx, read) for name, read in reads.items()}
+    assert small == large
+    assert large["status of an application"] <= 10
+    red, more = queries.red_overview(ctx)
+    assert len(red) == 40 and len(more) == 9
+    apps, names = queries.application_overview(ctx)
+    assert len(apps) == 40 and len(names) == 10
+    assert all(app.active_hotfix for app in apps), "red applications come first"
