@@ -1,7 +1,7 @@
 """The floor: a bare Bolt app whose listeners only ack(), served like `hotfix-bot serve`.
 
 Same Bolt settings as the product (a Web API client on SLACK_API_URL, the signing secret,
-process_before_response off, a 16-thread listener pool), same WSGI adapter, same waitress server
+process_before_response on, as bot/app.py sets it), same WSGI adapter, same waitress server
 and thread count, read from the same environment variables. Run: ``python -m bench.floor_app``.
 """
 
@@ -11,7 +11,6 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -27,8 +26,7 @@ def build_floor_app(token: str, signing_secret: str, api_url: str) -> App:
     app = App(
         client=WebClient(token=token, base_url=api_url),
         signing_secret=signing_secret,
-        process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
+        process_before_response=True,
         logger=logging.getLogger("floor.bolt"),
     )
 

@@ -334,12 +334,38 @@ def _chunks(rows: list[Row], size: int = 5000) -> Iterator[list[Row]]:
         yield rows[start : start + size]
 
 
+def _models() -> dict[str, type[SQLModel]]:
+    found: dict[str, type[SQLModel]] = {}
+    pending = list(SQLModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        name = getattr(model, "__tablename__", None)
+        if isinstance(name, str):
+            found[name] = model
+    return found
+
+
+def _defaults(model: type[SQLModel], given: Row) -> Row:
+    """The model's defaults for the fields the seeder does not set (columns added later)."""
+    defaults: Row = {}
+    for name, info in model.model_fields.items():
+        if name in given or info.is_required():
+            continue
+        defaults[name] = info.get_default(call_default_factory=True)
+    return defaults
+
+
 def _insert(engine: Engine, rows: dict[str, list[Row]]) -> None:
     tables = SQLModel.metadata.tables
+    models = _models()
     with engine.begin() as connection:
         for name in TABLES:
+            if not rows[name]:
+                continue
+            defaults = _defaults(models[name], rows[name][0])
             for chunk in _chunks(rows[name]):
-                connection.execute(tables[name].insert(), chunk)
+                connection.execute(tables[name].insert(), [{**defaults, **row} for row in chunk])
         if not is_sqlite(engine):
             for name in SERIAL_TABLES:
                 connection.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -12,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.deployments import DeploymentFollower
+from bot.dispatch import Dispatcher
 from bot.errors import handle_error
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
@@ -27,10 +27,9 @@ def build_app(
     client = client or make_web_client(settings.bot_token, settings.slack_api_url)
     app = App(
         client=client,
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener"),
+        # Acks are answered from the request's thread; the work runs on BotServices.dispatch.
+        process_before_response=True,
         signing_secret=settings.signing_secret,
-        # Listeners run after the ack, in Bolt's thread pool: Slack gets its 200 at once.
-        process_before_response=False,
         logger=logging.getLogger("hotfix-bot.bolt"),
     )
     ctx.reminders = settings.reminders
@@ -43,6 +42,7 @@ def build_app(
         publisher=publisher,
         sweeper=Sweeper(ctx, client),
         follower=DeploymentFollower(ctx, publisher),
+        dispatch=Dispatcher(),
     )
     app.middleware(_mark_retries)
     app.error(handle_error)
@@ -50,9 +50,9 @@ def build_app(
     return app, services
 
 
-def finish_listeners(app: App) -> None:
+def finish_listeners(services: BotServices) -> None:
     """Wait for listeners still running after their ack (a graceful stop)."""
-    app.listener_runner.listener_executor.shutdown(wait=True)
+    services.dispatch.finish()
 
 
 def _mark_retries(context: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.grammar import GrammarError
@@ -51,35 +50,6 @@ def handle_error(
             "Check `/hotfix status` before trying again."
         ),
     )
-
-
-Listener = Callable[[Ack, dict[str, Any], dict[str, Any], WebClient, Any], None]
-
-
-def guarded(listener: Listener) -> Callable[..., None]:
-    """Run a listener; whatever it raises goes to `handle_error`, never back into Bolt.
-
-    Bolt's own path for a listener that raises after its ack() can lose the ack under a race,
-    so errors stop here, and the request is always acknowledged.
-    """
-
-    def run(
-        ack: Ack,
-        body: dict[str, Any],
-        payload: dict[str, Any],
-        client: WebClient,
-        context: dict[str, Any],
-        respond: Callable[..., Any] | None = None,
-    ) -> None:
-        try:
-            listener(ack, body, payload, client, respond)
-        except Exception as error:
-            if ack.response is None:
-                ack()
-            handle_error(error, body, client, context, respond)
-
-    run.__name__ = getattr(listener, "__name__", "listener")
-    return run
 
 
 def _sentence(message: str) -> str:

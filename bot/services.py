@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.deployments import DeploymentFollower
+from bot.dispatch import Dispatcher
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
 from commands.actors import Actor
@@ -18,6 +19,7 @@ class BotServices:
     publisher: Publisher
     sweeper: Sweeper
     follower: DeploymentFollower
+    dispatch: Dispatcher
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_admin=user_id in self.admins)

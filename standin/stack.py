@@ -84,8 +84,8 @@ class LocalSlackStack:
             self.scheduler.shutdown(wait=True)
         if self.server is not None:
             self.server.stop()
-        if self.app is not None:
-            finish_listeners(self.app)
+        if self.services is not None:
+            finish_listeners(self.services)
         self.slack.stop()
 
     def __enter__(self) -> Self:

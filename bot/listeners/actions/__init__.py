@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot import ids
-from bot.errors import guarded
 from bot.listeners.actions import (
     approve,
     cancel,
@@ -24,19 +23,21 @@ from bot.services import BotServices
 
 
 def register(app: App, services: BotServices) -> None:
-    app.action(ids.DEPLOY)(guarded(deploy.handler(services)))
-    app.action(ids.DEPLOY_OTHER_VERSION)(guarded(deploy_other_version.handler(services)))
-    app.action(ids.CANCEL)(guarded(cancel.handler(services)))
-    app.action(ids.APPROVE)(guarded(approve.handler(services)))
-    app.action(ids.REJECT)(guarded(reject.handler(services)))
-    app.action(ids.MERGED_PATTERN)(guarded(merged.handler(services)))
-    app.action(ids.SKIP_PATTERN)(guarded(skip.handler(services)))
-    app.action(ids.SOLVE)(guarded(solve.handler(services)))
-    app.action(ids.SNOOZE_PATTERN)(guarded(snooze.handler(services)))
-    app.action(ids.CONTINUE_DEPLOYMENT)(guarded(steer_deployment.handler(services, "continue")))
-    app.action(ids.ABORT_DEPLOYMENT)(guarded(steer_deployment.handler(services, "abort")))
-    app.action(ids.RETRY_DEPLOYMENT)(guarded(steer_deployment.handler(services, "retry")))
-    app.action("open")(guarded(_acknowledge_link))
+    app.action(ids.DEPLOY)(services.dispatch(deploy.handler(services)))
+    app.action(ids.DEPLOY_OTHER_VERSION)(services.dispatch(deploy_other_version.handler(services)))
+    app.action(ids.CANCEL)(services.dispatch(cancel.handler(services)))
+    app.action(ids.APPROVE)(services.dispatch(approve.handler(services)))
+    app.action(ids.REJECT)(services.dispatch(reject.handler(services)))
+    app.action(ids.MERGED_PATTERN)(services.dispatch(merged.handler(services)))
+    app.action(ids.SKIP_PATTERN)(services.dispatch(skip.handler(services)))
+    app.action(ids.SOLVE)(services.dispatch(solve.handler(services)))
+    app.action(ids.SNOOZE_PATTERN)(services.dispatch(snooze.handler(services)))
+    app.action(ids.CONTINUE_DEPLOYMENT)(
+        services.dispatch(steer_deployment.handler(services, "continue"))
+    )
+    app.action(ids.ABORT_DEPLOYMENT)(services.dispatch(steer_deployment.handler(services, "abort")))
+    app.action(ids.RETRY_DEPLOYMENT)(services.dispatch(steer_deployment.handler(services, "retry")))
+    app.action("open")(services.dispatch(_acknowledge_link))
 
 
 def _acknowledge_link(ack: Ack, *_: Any) -> None:

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.errors import guarded
 from bot.listeners.events import app_home_opened
 from bot.services import BotServices
 
 
 def register(app: App, services: BotServices) -> None:
-    app.event("app_home_opened")(guarded(app_home_opened.handler(services)))
+    app.event("app_home_opened")(services.dispatch(app_home_opened.handler(services)))

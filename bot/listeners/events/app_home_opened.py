@@ -17,6 +17,7 @@ def handler(services: BotServices) -> Callable[..., None]:
     def handle(
         ack: Ack, body: dict[str, Any], event: dict[str, Any], client: WebClient, *_: Any
     ) -> None:
+        ack()
         if event.get("tab", "home") != "home":
             return
         red, more_red = queries.red_overview(services.ctx, limit=20)

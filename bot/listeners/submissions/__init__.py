@@ -5,12 +5,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import ids
-from bot.errors import guarded
 from bot.listeners.submissions import open_hotfix, reason, version
 from bot.services import BotServices
 
 
 def register(app: App, services: BotServices) -> None:
-    app.view(ids.OPEN_MODAL)(guarded(open_hotfix.handler(services)))
-    app.view(ids.VERSION_MODAL)(guarded(version.handler(services)))
-    app.view(ids.REASON_MODAL)(guarded(reason.handler(services)))
+    app.view(ids.OPEN_MODAL)(services.dispatch(open_hotfix.handler(services)))
+    app.view(ids.VERSION_MODAL)(services.dispatch(version.handler(services)))
+    app.view(ids.REASON_MODAL)(services.dispatch(reason.handler(services)))

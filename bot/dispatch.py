@@ -1,0 +1,68 @@
+"""Running listeners: the ack goes back to Slack at once, the work runs on a pool after it.
+
+Bolt is set to process_before_response=True, so it calls the function below in the HTTP
+request's own thread and answers Slack when it returns. That function hands the listener to a
+pool and returns as soon as the listener calls ack(): Slack's 3-second limit never waits behind
+other requests' work, and nothing polls. Whatever a listener raises goes to the single error
+handler, never back into Bolt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot.errors import handle_error
+
+Listener = Callable[[Ack, dict[str, Any], dict[str, Any], WebClient, Any], None]
+
+# Slack gives 3 s; past this the request is acknowledged empty and the listener goes on.
+ACK_DEADLINE_SECONDS = 2.5
+
+
+class Dispatcher:
+    def __init__(self, workers: int = 32) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener")
+
+    def __call__(self, listener: Listener) -> Callable[..., None]:
+        pool = self.pool
+
+        def run(
+            ack: Ack,
+            body: dict[str, Any],
+            payload: dict[str, Any],
+            client: WebClient,
+            context: dict[str, Any],
+            respond: Callable[..., Any] | None = None,
+        ) -> None:
+            acked = threading.Event()
+
+            def ack_and_release(*args: Any, **kwargs: Any) -> None:
+                ack(*args, **kwargs)
+                acked.set()
+
+            def work() -> None:
+                try:
+                    listener(ack_and_release, body, payload, client, respond)  # type: ignore[arg-type]
+                except Exception as error:
+                    if not acked.is_set():
+                        ack_and_release()
+                    handle_error(error, body, client, context, respond)
+                finally:
+                    acked.set()
+
+            pool.submit(work)
+            if not acked.wait(ACK_DEADLINE_SECONDS):
+                ack()  # the listener is slow to answer: Slack still gets its 200 in time
+
+        run.__name__ = getattr(listener, "__name__", "listener")
+        return run
+
+    def finish(self) -> None:
+        """Wait for listeners still working after their ack (a graceful stop)."""
+        self.pool.shutdown(wait=True)
