@@ -17,6 +17,7 @@ class Plan:
     concurrencies: tuple[int, ...] = (1, 16)
     threads: int = 8  # HTTP_THREADS of the server under test (the product's default)
     cell_time_limit: float = 240.0
+    due_reminders: int = 10_000
 
     @classmethod
     def full(cls, threads: int = 8) -> Plan:
@@ -39,4 +40,5 @@ class Plan:
             large_applications=100,
             threads=threads,
             cell_time_limit=30.0,
+            due_reminders=1_000,
         )

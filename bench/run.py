@@ -19,6 +19,7 @@ from bench import machine
 from bench.databases import BACKENDS, fresh_database, postgres_url, postgres_version
 from bench.latency import log, measure_latency
 from bench.plan import Plan
+from bench.reminder_sweep import measure_reminder_claims
 from bench.report import BackendResult, render
 from bench.seed import CatalogSize, SeededCatalog, seed_catalog
 from bench.statements import count_statements
@@ -76,6 +77,12 @@ def run_backend(backend: str, plan: Plan, folder: Path) -> BackendResult:
             counts = {kind: c.total for kind, c in result.statements[size].items()}
             log(f"[{backend}] statements at {size} applications: {counts}")
         result.latency = measure_latency(url, result.large, reserved, plan, folder)
+    with fresh_database(backend, folder, "reminders") as reminders_url:
+        result.reminders = measure_reminder_claims(reminders_url, plan.due_reminders)
+        log(
+            f"[{backend}] claimed {result.reminders.count} due reminders in "
+            f"{result.reminders.claim_seconds:.2f}s"
+        )
     result.seconds = time.perf_counter() - started
     log(f"[{backend}] done in {result.seconds:.0f}s")
     return result

@@ -1,10 +1,12 @@
 """Running listeners: the ack goes back to Slack at once, the work runs on a pool after it.
 
 Bolt is set to process_before_response=True, so it calls the function below in the HTTP
-request's own thread and answers Slack when it returns. That function hands the listener to a
-pool and returns as soon as the listener calls ack(): Slack's 3-second limit never waits behind
-other requests' work, and nothing polls. Whatever a listener raises goes to the single error
-handler, never back into Bolt.
+request's own thread and answers Slack when it returns. Most listeners acknowledge first: the
+ack happens right there, in the request's thread, and the listener runs on a pool. A modal
+submission must answer with its errors, so it runs on the pool and the request returns as soon
+as it calls ack(). Either way Slack's 3-second limit never waits behind other requests' work,
+and nothing polls. Whatever a listener raises goes to the single error handler, never back into
+Bolt.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class Dispatcher:
     def __init__(self, workers: int = 32) -> None:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener")
 
-    def __call__(self, listener: Listener) -> Callable[..., None]:
+    def __call__(self, listener: Listener, *, ack_first: bool = True) -> Callable[..., None]:
+        """`ack_first`: acknowledge empty at once (commands, buttons, events); else wait for
+        the listener's own ack() (modal submissions answer with errors)."""
         pool = self.pool
 
         def run(
@@ -41,9 +45,14 @@ class Dispatcher:
             respond: Callable[..., Any] | None = None,
         ) -> None:
             acked = threading.Event()
+            answer: Callable[..., Any] = ack
+            if ack_first:
+                ack()
+                acked.set()
+                answer = _nothing_left_to_send
 
             def ack_and_release(*args: Any, **kwargs: Any) -> None:
-                ack(*args, **kwargs)
+                answer(*args, **kwargs)
                 acked.set()
 
             def work() -> None:
@@ -66,3 +75,7 @@ class Dispatcher:
     def finish(self) -> None:
         """Wait for listeners still working after their ack (a graceful stop)."""
         self.pool.shutdown(wait=True)
+
+
+def _nothing_left_to_send(*args: Any, **kwargs: Any) -> None:
+    """The listener's own ack() once Slack already has its answer."""

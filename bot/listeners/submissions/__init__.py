@@ -10,6 +10,6 @@ from bot.services import BotServices
 
 
 def register(app: App, services: BotServices) -> None:
-    app.view(ids.OPEN_MODAL)(services.dispatch(open_hotfix.handler(services)))
-    app.view(ids.VERSION_MODAL)(services.dispatch(version.handler(services)))
-    app.view(ids.REASON_MODAL)(services.dispatch(reason.handler(services)))
+    app.view(ids.OPEN_MODAL)(services.dispatch(open_hotfix.handler(services), ack_first=False))
+    app.view(ids.VERSION_MODAL)(services.dispatch(version.handler(services), ack_first=False))
+    app.view(ids.REASON_MODAL)(services.dispatch(reason.handler(services), ack_first=False))
