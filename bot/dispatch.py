@@ -12,6 +12,7 @@ Bolt.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,6 +26,7 @@ Listener = Callable[[Ack, dict[str, Any], dict[str, Any], WebClient, Any], None]
 
 # Slack gives 3 s; past this the request is acknowledged empty and the listener goes on.
 ACK_DEADLINE_SECONDS = 2.5
+HEAD_START_SECONDS = 0.002
 
 
 class Dispatcher:
@@ -56,6 +58,9 @@ class Dispatcher:
                 acked.set()
 
             def work() -> None:
+                if ack_first:
+                    # Let the request's thread send the ack before this work takes the GIL.
+                    time.sleep(HEAD_START_SECONDS)
                 try:
                     listener(ack_and_release, body, payload, client, respond)  # type: ignore[arg-type]
                 except Exception as error:
