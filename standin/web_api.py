@@ -446,7 +446,8 @@ class FakeSlackWebApi:
     def _answer(self, method: str, params: JSON, token: str | None) -> _Answer:
         if not token:
             return _error("not_authed")
-        if (self.token and token != self.token) or not token.startswith("xox"):
+        app_level = method == "apps.connections.open" and token.startswith("xapp-")
+        if not app_level and ((self.token and token != self.token) or not token.startswith("xox")):
             return _error("invalid_auth")
         failure = self._take_failure(method)
         if failure is not None:

@@ -320,6 +320,10 @@ class Workspace:
 
     # -------------------------------------------------------------- dispatch
 
+    def add_method(self, method: str, handler: Callable[[JSON], JSON]) -> None:
+        """Answer one more Web API method (e.g. apps.connections.open for Socket Mode)."""
+        self._handlers[method] = handler
+
     def handle(self, method: str, params: JSON) -> JSON:
         """Run a Web API method; returns the response fields besides ``ok``."""
         handler = self._handlers.get(method)
