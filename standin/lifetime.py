@@ -27,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from standin.serving import LoopbackServer
 
 logger = logging.getLogger(__name__)
 
@@ -214,13 +215,15 @@ def _new_key() -> str:
     return str(uuid.uuid4())
 
 
-class FakeLifeTime:
+class FakeLifeTime(LoopbackServer):
     """Fake LifeTime Deployment API v2 over HTTP: seeding, scripted deployments, fault injection.
 
     ``token`` is the only bearer token accepted. ``clock`` gives CreatedOn and log instants
     (defaults to now, UTC). ``calls`` records (method, path relative to the API base) of every
     request, answered or failed, in arrival order.
     """
+
+    name = "fake-lifetime"
 
     def __init__(
         self,
@@ -233,7 +236,7 @@ class FakeLifeTime:
         self._token = token
         self._token_expired = False
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._address = (host, port)
+        super().__init__(host, port)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._environments: dict[str, _Environment] = {}
@@ -247,57 +250,22 @@ class FakeLifeTime:
         self._delays: dict[str, float] = {}
         self._calls: list[tuple[str, str]] = []
         self._routes = self._route_table()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------------ lifecycle
 
     def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is not None:
-            return self
         self._stopping.clear()
-        server = _Server(self._address, _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-lifetime",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         """Stop serving; delayed answers still pending are cut short."""
         self._stopping.set()
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        super().stop()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Root URL of the server, ``http://127.0.0.1:PORT``."""
-        if self._server is None:
-            raise RuntimeError("FakeLifeTime is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _build_server(self, address: tuple[str, int]) -> _Server:
+        server = _Server(address, _Handler)
+        server.fake = self
+        return server
 
     @property
     def base_url(self) -> str:

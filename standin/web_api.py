@@ -24,10 +24,10 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from standin.serving import LoopbackServer
 from standin.workspace import (
     JSON,
     ApiError,
@@ -169,13 +169,15 @@ def _bearer(authorization: str | None) -> str | None:
     return None
 
 
-class FakeSlackWebApi:
+class FakeSlackWebApi(LoopbackServer):
     """Fake Slack Web API over HTTP, with call recording, a workspace model and fault injection.
 
     ``token``: when given, only that token is accepted (others get ``invalid_auth``); otherwise any
     ``xox...`` token is. ``on_call`` is called (outside the lock, in the server thread) with each
     :class:`RecordedCall`. ``workspace`` holds identity settings (team id, bot user id...).
     """
+
+    name = "fake-slack-web-api"
 
     def __init__(
         self,
@@ -189,59 +191,18 @@ class FakeSlackWebApi:
         self.token = token
         self.on_call = on_call
         self.workspace = workspace or Workspace()
-        self._address = (host, port)
+        super().__init__(host, port)
         self._cond = threading.Condition(threading.RLock())
         self._calls: list[RecordedCall] = []
         self._failures: dict[str, deque[_Failure]] = {}
         self._delays: dict[str, float] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is not None:
-            return self
-        server = _Server(self._address, _Handler)
+    def _build_server(self, address: tuple[str, int]) -> _Server:
+        server = _Server(address, _Handler)
         server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-slack-web-api",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Root URL of the server, e.g. ``http://127.0.0.1:PORT``."""
-        if self._server is None:
-            raise RuntimeError("FakeSlackWebApi is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return server
 
     @property
     def base_url(self) -> str:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
+from standin.databases import empty_database
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -37,21 +36,8 @@ def backends() -> list[str]:
 @contextmanager
 def fresh_database_url(backend: str, folder: Any) -> Iterator[str]:
     """An empty database: a new SQLite file, or a new schema in the test PostgreSQL."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder}/hotfix-{uuid.uuid4().hex[:8]}.db"
-        return
-    assert POSTGRES_URL
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_database(backend, folder, POSTGRES_URL) as url:
+        yield url
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
