@@ -23,6 +23,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from click.testing import CliRunner
+
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -215,43 +218,53 @@ def test_compose_starts_the_bot_after_a_healthy_database_and_the_upgrade() -> No
 # --- deploy/kubernetes -------------------------------------------------------------------
 
 
-def manifests() -> dict[str, dict[str, Any]]:
-    """Every Kubernetes resource in deploy/kubernetes, by kind (the kustomization aside)."""
-    found: dict[str, dict[str, Any]] = {}
+def manifests() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every Kubernetes resource in deploy/kubernetes by (kind, name), the kustomization aside."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(KUBERNETES.glob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
         for document in yaml.safe_load_all(path.read_text()):
-            found[document["kind"]] = document
+            found[document["kind"], document["metadata"]["name"]] = document
     return found
+
+
+BOT = "hotfix-bot"
+DEPLOYMENT = ("Deployment", BOT)
+SETTINGS = ("ConfigMap", BOT)
+CATALOG = ("ConfigMap", "hotfix-bot-catalog")
+UPGRADE_JOB = ("Job", "hotfix-bot-db-upgrade")
+CATALOG_JOB = ("Job", "hotfix-bot-catalog-load")
 
 
 def test_manifests_validate_against_the_kubernetes_schemas() -> None:
     resources = manifests()
-    assert set(resources) >= {
-        "Deployment",
-        "Secret",
-        "Job",
-        "PodDisruptionBudget",
-        "Service",
-        "ConfigMap",
+    assert set(resources) == {
+        DEPLOYMENT,
+        SETTINGS,
+        CATALOG,
+        UPGRADE_JOB,
+        CATALOG_JOB,
+        ("Secret", BOT),
+        ("PodDisruptionBudget", BOT),
+        ("Service", BOT),
     }
     for resource in resources.values():
         kubernetes_validate.validate(resource, kubernetes_validate.latest_version(), strict=True)
 
 
 def test_the_kubernetes_schemas_reject_a_wrong_manifest() -> None:
-    deployment = manifests()["Deployment"]
+    deployment = manifests()[DEPLOYMENT]
     deployment["spec"]["replicas"] = "two"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, kubernetes_validate.latest_version(), strict=True)
 
 
-def test_kustomization_lists_every_manifest_but_the_upgrade_job() -> None:
+def test_kustomization_lists_every_manifest_but_the_jobs() -> None:
     kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
     listed = set(kustomization["resources"])
     present = {path.name for path in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == present - {"job-db-upgrade.yaml"}
+    assert listed == {name for name in present if not name.startswith("job-")}
 
 
 def pod_checks(spec: dict[str, Any]) -> dict[str, Any]:
@@ -271,37 +284,55 @@ def pod_checks(spec: dict[str, Any]) -> dict[str, Any]:
 
 def test_deployment_runs_two_probed_non_root_replicas() -> None:
     resources = manifests()
-    deployment = resources["Deployment"]
+    deployment = resources[DEPLOYMENT]
     assert deployment["spec"]["replicas"] == 2
     pod = deployment["spec"]["template"]
     container = pod_checks(pod["spec"])
     assert container["args"] == ["serve"]
     (port,) = container["ports"]
-    assert port["containerPort"] == int(resources["ConfigMap"]["data"]["PORT"])
+    assert port["containerPort"] == int(resources[SETTINGS]["data"]["PORT"])
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
     labels = pod["metadata"]["labels"]
     for selector in (
         deployment["spec"]["selector"]["matchLabels"],
-        resources["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"],
-        resources["Service"]["spec"]["selector"],
+        resources["PodDisruptionBudget", BOT]["spec"]["selector"]["matchLabels"],
+        resources["Service", BOT]["spec"]["selector"],
     ):
         assert selector.items() <= labels.items()
-    assert resources["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
-    assert resources["Service"]["spec"]["ports"][0]["targetPort"] == port["name"]
+    assert resources["PodDisruptionBudget", BOT]["spec"]["minAvailable"] == 1
+    assert resources["Service", BOT]["spec"]["ports"][0]["targetPort"] == port["name"]
 
 
-def test_job_upgrades_the_schema_with_the_same_image_and_settings() -> None:
+def test_jobs_run_the_cli_with_the_bots_image_and_settings() -> None:
     resources = manifests()
-    job = resources["Job"]["spec"]["template"]["spec"]
-    container = pod_checks(job)
+    bot = resources[DEPLOYMENT]["spec"]["template"]["spec"]["containers"][0]
+    upgrade = resources[UPGRADE_JOB]["spec"]["template"]["spec"]
+    container = pod_checks(upgrade)
     assert container["args"] == ["db", "upgrade"]
-    assert job["restartPolicy"] == "Never"
-    bot = resources["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == bot["image"]
+    assert upgrade["restartPolicy"] == "Never"
+    load = resources[CATALOG_JOB]["spec"]["template"]["spec"]
+    container = pod_checks(load)
+    assert container["image"] == bot["image"]
+    assert container["args"][:3] == ["catalog", "load", "/etc/hotfix-bot/catalog.yaml"]
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/hotfix-bot"]
+    (volume,) = [v for v in load["volumes"] if v["name"] == mount["name"]]
+    assert volume["configMap"]["name"] == CATALOG[1]
+
+
+def test_the_catalog_config_map_loads_with_the_cli(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(manifests()[CATALOG]["data"]["catalog.yaml"])
+    result = CliRunner().invoke(
+        main,
+        ["catalog", "load", str(catalog), "--database-url", f"sqlite:///{tmp_path}/c.db"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "eCommerce" in result.output
 
 
 def test_secret_holds_only_placeholders() -> None:
-    data = manifests()["Secret"]["stringData"]
+    data = manifests()["Secret", BOT]["stringData"]
     assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"} <= set(data)
     assert all("REPLACE-ME" in value for value in data.values())
