@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -19,48 +19,65 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_LOCK = ROOT / "requirements.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
 
-# One pinned package: `name==version [; marker] \` followed by its `--hash=` lines.
+# One pinned package: `name==version [; marker] \\`, then its `--hash=` lines, then uv's
+# `# via` block naming what requires it. A universal lock may pin one name twice, under
+# different markers (numpy per Python version, say).
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)")
+VIA_ITEM = re.compile(r"^#\s+(?P<source>\S.*)$")
+PROJECT = "hotfix-bot (pyproject.toml)"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pin:
     version: Version
-    hashes: int
+    hashes: int = 0
+    via: set[str] = field(default_factory=set)
 
 
-def read_lock(text: str) -> dict[str, Pin]:
-    pins: dict[str, Pin] = {}
-    name: str | None = None
+def read_lock(text: str) -> dict[str, list[Pin]]:
+    pins: dict[str, list[Pin]] = {}
+    current: Pin | None = None
+    in_via = False
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
         match = PIN.match(line)
         if match:
-            name = canonicalize_name(match["name"])
-            pins[name] = Pin(Version(match["version"]), 0)
-        elif line.startswith("--hash=") and name is not None:
-            pins[name] = Pin(pins[name].version, pins[name].hashes + 1)
+            current = Pin(Version(match["version"]))
+            pins.setdefault(canonicalize_name(match["name"]), []).append(current)
+            in_via = False
+        elif current is None:
+            continue
+        elif line.startswith("--hash="):
+            current.hashes += 1
+        elif line.startswith("# via"):
+            in_via = True
+            rest = line.removeprefix("# via").strip()
+            if rest:
+                current.via.add(rest)
+        elif in_via and (item := VIA_ITEM.match(line)):
+            current.via.add(item["source"])
     return pins
 
 
-def lock_problems(requirements: list[str], pins: dict[str, Pin], lock_name: str) -> list[str]:
+def lock_problems(requirements: list[str], pins: dict[str, list[Pin]], lock_name: str) -> list[str]:
     """What in `requirements` the lock does not satisfy, one readable line each."""
     problems = []
     for text in requirements:
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
-        pin = pins.get(name)
-        if pin is None:
+        if name not in pins:
             problems.append(f"{requirement.name} is missing from {lock_name}")
-        elif not requirement.specifier.contains(pin.version, prereleases=True):
-            problems.append(
-                f"{lock_name} pins {requirement.name}=={pin.version}, "
-                f"outside pyproject's '{requirement.specifier}'"
-            )
+        for pin in pins.get(name, []):
+            if not requirement.specifier.contains(pin.version, prereleases=True):
+                problems.append(
+                    f"{lock_name} pins {requirement.name}=={pin.version}, "
+                    f"outside pyproject's '{requirement.specifier}'"
+                )
     problems.extend(
-        f"{name} has no --hash in {lock_name}" for name, pin in pins.items() if pin.hashes == 0
+        f"{name} has no --hash in {lock_name}"
+        for name, versions in pins.items()
+        for pin in versions
+        if pin.hashes == 0
     )
     return problems
 
@@ -84,31 +101,44 @@ def test_dev_lock_satisfies_runtime_and_dev_dependencies() -> None:
     assert lock_problems(deps["runtime"] + deps["dev"], pins, DEV_LOCK.name) == [], HINT
 
 
+def versions(pins: dict[str, list[Pin]]) -> dict[str, set[Version]]:
+    return {name: {pin.version for pin in found} for name, found in pins.items()}
+
+
 def test_both_locks_pin_the_same_versions() -> None:
-    runtime = read_lock(RUNTIME_LOCK.read_text())
-    dev = read_lock(DEV_LOCK.read_text())
+    runtime = versions(read_lock(RUNTIME_LOCK.read_text()))
+    dev = versions(read_lock(DEV_LOCK.read_text()))
     assert set(runtime) <= set(dev), HINT
-    differing = {
-        name: (pin.version, dev[name].version)
-        for name, pin in runtime.items()
-        if dev[name].version != pin.version
-    }
+    differing = {name: (found, dev[name]) for name, found in runtime.items() if dev[name] != found}
     assert differing == {}, HINT
 
 
-def test_the_runtime_lock_holds_no_dev_tool() -> None:
+def test_the_runtime_lock_holds_no_dev_tool_for_its_own_sake() -> None:
+    # A dev-extra package may be in the runtime lock only because a runtime package needs it
+    # (matplotlib needs packaging, say), never because the project asked for it.
     runtime = read_lock(RUNTIME_LOCK.read_text())
     dev_only = {canonicalize_name(Requirement(text).name) for text in project()["dev"]}
-    assert dev_only & set(runtime) == set()
+    asked_for = {
+        name
+        for name in dev_only & set(runtime)
+        for pin in runtime[name]
+        if PROJECT in pin.via or not pin.via - {"-c requirements-dev.lock"}
+    }
+    assert asked_for == set()
 
 
 def test_the_check_reports_a_missing_package_and_a_pin_below_the_lower_bound() -> None:
     lock = read_lock(
-        "alembic==1.20.1 \\\n    --hash=sha256:aa\n"
+        "# header\n"
+        "alembic==1.20.1 \\\n    --hash=sha256:aa\n    # via hotfix-bot (pyproject.toml)\n"
         "Slack_SDK==3.40.0 ; python_version >= '3.11' \\\n    --hash=sha256:bb\n"
+        "    # via\n    #   -c requirements-dev.lock\n    #   slack-bolt\n"
         "click==8.1.0\n"
     )
-    assert lock["slack-sdk"] == Pin(Version("3.40.0"), 1)
+    assert lock["alembic"] == [Pin(Version("1.20.1"), 1, {PROJECT})]
+    assert lock["slack-sdk"] == [
+        Pin(Version("3.40.0"), 1, {"-c requirements-dev.lock", "slack-bolt"})
+    ]
     problems = lock_problems(
         ["alembic>=1.20.0", "slack-sdk>=3.47.0", "prometheus-client>=0.21.0", "click>=8"],
         lock,
@@ -118,4 +148,15 @@ def test_the_check_reports_a_missing_package_and_a_pin_below_the_lower_bound() -
         "x.lock pins slack-sdk==3.40.0, outside pyproject's '>=3.47.0'",
         "prometheus-client is missing from x.lock",
         "click has no --hash in x.lock",
+    ]
+
+
+def test_every_pin_of_a_name_must_satisfy_the_requirement() -> None:
+    lock = read_lock(
+        "numpy==2.4.6 ; python_full_version < '3.12' \\\n    --hash=sha256:aa\n"
+        "numpy==1.26.0 ; python_full_version >= '3.12' \\\n    --hash=sha256:bb\n"
+    )
+    assert [pin.version for pin in lock["numpy"]] == [Version("2.4.6"), Version("1.26.0")]
+    assert lock_problems(["numpy>=2"], lock, "x.lock") == [
+        "x.lock pins numpy==1.26.0, outside pyproject's '>=2'"
     ]
