@@ -16,7 +16,6 @@ from bot.views.nudges import (
     snoozed_reply,
 )
 from bot.views.replies import (
-    SUBCOMMANDS,
     application_reply,
     apps_reply,
     done_reply,
@@ -29,7 +28,6 @@ from bot.views.replies import (
 from bot.views.text import mention
 
 __all__ = [
-    "SUBCOMMANDS",
     "application_reply",
     "apps_reply",
     "done_reply",
