@@ -693,6 +693,7 @@ ALLOWED_IMPORTS = {
     "commands.describe",
     "commands.lifecycle",
     "commands.refs",
+    "commands.subcommands",  # the help is built from the table of subcommands
     "bot.ids",
     "bot",
 }

@@ -26,9 +26,8 @@ from bot.views.text import (
     pipeline_inline,
     truncate,
 )
-from commands import subcommands
 from commands.results import ApplicationSnapshot, EventLine, HotfixSnapshot
-from commands.subcommands import Subcommand, Surface
+from commands.subcommands import Subcommand, Surface, heads, on
 
 MAX_REPLY_BLOCKS = 50
 MAX_LISTED = 40
@@ -51,7 +50,7 @@ def help_reply(
         intro = f"I don't know `{escape(truncate(unknown, 60))}`."
     if suggestion:
         intro = f"{intro} Did you mean `{escape(suggestion)}`?".strip()
-    offered = subcommands.on(Surface.SLACK)
+    offered = on(Surface.SLACK)
     everyone = "\n".join(_help_line(c) for c in offered if not c.admin)
     admins = "\n".join(_help_line(c) for c in offered if c.admin)
     blocks: list[Block] = []
@@ -65,7 +64,7 @@ def help_reply(
             "(`qa`, `Quality Assurance`). Approve and Reject are buttons on the hotfix message."
         )
     )
-    text = intro or "How to use /hotfix: " + ", ".join(subcommands.heads(Surface.SLACK))
+    text = intro or "How to use /hotfix: " + ", ".join(heads(Surface.SLACK))
     return text, blocks
 
 
