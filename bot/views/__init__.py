@@ -6,7 +6,7 @@ classes, so Slack's limits are checked when it is serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view
-from bot.views.hotfix_message import fallback_text, hotfix_message, thread_line
+from bot.views.hotfix_message import event_text, fallback_text, hotfix_message, thread_line
 from bot.views.modals import open_modal, reason_modal, version_modal
 from bot.views.nudges import (
     escalation_message,
@@ -33,6 +33,7 @@ __all__ = [
     "done_reply",
     "error_reply",
     "escalation_message",
+    "event_text",
     "fallback_text",
     "help_reply",
     "history_reply",

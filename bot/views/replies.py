@@ -24,6 +24,7 @@ from bot.views.text import (
     mentions,
     pipeline_code,
     pipeline_inline,
+    rich,
     truncate,
 )
 from commands.results import ApplicationSnapshot, EventLine, HotfixSnapshot
@@ -115,7 +116,7 @@ def application_reply(
         blocks.append(
             context(
                 f"Latest hotfix: {state_emoji(hotfix)} *{hotfix.ref}* · "
-                f"{escape(truncate(hotfix.summary, 150))} · {hotfix.state.value}"
+                f"{rich(truncate(hotfix.summary, 150))} · {hotfix.state.value}"
             )
         )
         status = "nothing red"
@@ -145,7 +146,7 @@ def history_reply(hotfix: HotfixSnapshot, events: list[EventLine]) -> tuple[str,
     """The audit trail of a hotfix, one line per event, with dates in the reader's zone."""
     title = (
         f"*History of {hotfix.ref}* · {escape(hotfix.application)} · "
-        f"{escape(truncate(hotfix.summary, 150))}"
+        f"{rich(truncate(hotfix.summary, 150))}"
     )
     blocks: list[Block] = [section(title)]
     lines = [f"{date_token(event.at)} · {event_line(event)}" for event in events]

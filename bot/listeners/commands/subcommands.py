@@ -13,7 +13,6 @@ from bot.ids import ModalContext
 from bot.services import BotServices
 from commands import applications, hotfixes, queries, reminders
 from commands import subcommands as table
-from commands.describe import describe_event
 from commands.refs import looks_like_hotfix_ref
 from commands.results import Outcome
 from commands.subcommands import Request, Surface
@@ -37,7 +36,7 @@ def _changed(
     services.publisher.publish(
         outcome.hotfix.ref, outcome.event, origin_channel=command.get("channel_id")
     )
-    line = describe_event(outcome.event, lambda user: f"<@{user}>")
+    line = views.event_text(outcome.event)
     _private(respond, views.done_reply(f"{outcome.hotfix.ref}: {line}."))
 
 
