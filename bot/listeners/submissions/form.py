@@ -54,7 +54,7 @@ def apply_or_show_error(
 ) -> None:
     """Run the change; a refusal is shown on the modal's field and the modal stays open.
 
-    `block_id` names the field, or picks it for each refusal (see `field_of`).
+    `block_id` names the field, or picks it for each refusal (a form with several fields).
     """
     try:
         outcome = change()
