@@ -13,11 +13,12 @@ import click
 
 from cli.render import application_text, events_text, hotfix_text
 from commands import applications as application_commands
-from commands import hotfixes, queries
+from commands import hotfixes, queries, subcommands
 from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.errors import DomainError
 from commands.refs import looks_like_hotfix_ref
+from commands.subcommands import Kind, Request, Subcommand, Surface
 from storage import migrate
 from storage.engine import make_engine
 from storage.setup import SchemaOutOfDate, open_database
@@ -48,18 +49,13 @@ def _fail_on_domain_errors(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_DATABASE_HELP = "SQLAlchemy URL; default sqlite:///hotfix-bot.db in the working directory."
+_ACTOR_HELP = "Who acts (a Slack user id). The CLI acts as an admin; default: your login name."
 database_option = click.option(
-    "--database-url",
-    envvar="DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL; default sqlite:///hotfix-bot.db in the working directory.",
+    "--database-url", envvar="DATABASE_URL", default=None, help=_DATABASE_HELP
 )
 actor_option = click.option(
-    "--as",
-    "user",
-    envvar="HOTFIX_CLI_USER",
-    default=None,
-    help="Who acts (a Slack user id). The CLI acts as an admin; default: your login name.",
+    "--as", "user", envvar="HOTFIX_CLI_USER", default=None, help=_ACTOR_HELP
 )
 
 
@@ -118,186 +114,169 @@ def catalog_load(file: Path, database_url: str | None, user: str | None) -> None
             click.echo(f"{label}: {', '.join(names)}")
 
 
-@main.command()
-@click.argument("target", required=False)
-@database_option
-@_fail_on_domain_errors
-def status(target: str | None, database_url: str | None) -> None:
-    """A hotfix (HF-12), an application, or everything red and every application."""
-    with _context(database_url) as ctx:
-        now = ctx.now()
-        if target and looks_like_hotfix_ref(target):
-            click.echo(hotfix_text(queries.hotfix_status(ctx, target), now))
-            return
-        if target:
-            application, hotfix = queries.application_status(ctx, target)
-            click.echo(application_text(application))
-            if hotfix is not None:
-                click.echo("")
-                click.echo(hotfix_text(hotfix, now))
-            return
-        red = queries.red_hotfixes(ctx)
-        click.echo(f"{len(red)} red hotfix(es)")
-        for hotfix in red:
-            click.echo("")
-            click.echo(hotfix_text(hotfix, now))
-        for application in queries.applications(ctx):
-            click.echo("")
-            click.echo(application_text(application))
-
-
-@main.command()
-@click.argument("hotfix")
-@database_option
-@_fail_on_domain_errors
-def history(hotfix: str, database_url: str | None) -> None:
-    """Every change to a hotfix: who, when, what."""
-    with _context(database_url) as ctx:
-        snapshot, events = queries.history(ctx, hotfix)
-    click.echo(f"{snapshot.ref} · {snapshot.application} · {snapshot.summary}")
-    click.echo(events_text(events))
-
-
 def _show(outcome: Any) -> None:
     from commands.context import utc_now
 
     click.echo(hotfix_text(outcome.hotfix, utc_now()))
 
 
-@main.command("open")
-@click.argument("application")
-@click.argument("modules")
-@click.argument("summary", nargs=-1, required=True)
-@click.option("--severity", default="high", show_default=True)
-@click.option("--owner", "owners", multiple=True, help="An owner (Slack user id); repeatable.")
-@click.option("--force", is_flag=True, help="Open although the hotfix environment is out of sync.")
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def open_command(
-    application: str,
-    modules: str,
-    summary: tuple[str, ...],
-    severity: str,
-    owners: tuple[str, ...],
-    force: bool,
-    database_url: str | None,
-    user: str | None,
-) -> None:
-    """Open a hotfix: APPLICATION MODULE[,MODULE...] SUMMARY..."""
-    with _context(database_url) as ctx:
-        _show(
-            hotfixes.open_hotfix(
-                ctx,
-                _actor(user),
-                application,
-                modules.split(","),
-                " ".join(summary),
-                severity=severity,
-                owners=owners,
-                force=force,
+def _status(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    now = ctx.now()
+    target = request.args[0] if request.args else None
+    if target and looks_like_hotfix_ref(target):
+        click.echo(hotfix_text(queries.hotfix_status(ctx, target), now))
+        return
+    if target:
+        application, hotfix = queries.application_status(ctx, target)
+        click.echo(application_text(application))
+        if hotfix is not None:
+            click.echo("")
+            click.echo(hotfix_text(hotfix, now))
+        return
+    red = queries.red_hotfixes(ctx)
+    click.echo(f"{len(red)} red hotfix(es)")
+    for hotfix in red:
+        click.echo("")
+        click.echo(hotfix_text(hotfix, now))
+    for application in queries.applications(ctx):
+        click.echo("")
+        click.echo(application_text(application))
+
+
+def _history(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    snapshot, events = queries.history(ctx, request.args[0])
+    click.echo(f"{snapshot.ref} · {snapshot.application} · {snapshot.summary}")
+    click.echo(events_text(events))
+
+
+def _open(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    application, modules = request.args
+    owners = request.flags.get("owner", "")
+    _show(
+        hotfixes.open_hotfix(
+            ctx,
+            actor,
+            application,
+            modules.split(","),
+            request.rest,
+            severity=request.flags.get("severity", "high"),
+            owners=[owner for owner in owners.split(",") if owner],
+            force="force" in request.flags,
+        )
+    )
+
+
+def _deploy(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    version = request.args[1] if len(request.args) > 1 else None
+    _show(hotfixes.request_deploy(ctx, actor, request.args[0], version))
+
+
+def _merged(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    hotfix, environment, module = request.args
+    _show(hotfixes.mark_merged(ctx, actor, hotfix, environment, module))
+
+
+def _skip(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    hotfix, environment, module = request.args
+    _show(hotfixes.mark_skipped(ctx, actor, hotfix, environment, module, request.rest))
+
+
+Run = Callable[[ServiceContext, Actor, Request], None]
+
+# One function per CLI subcommand of the table (commands.subcommands), by name.
+_BY_NAME: dict[str, Run] = {
+    "status": _status,
+    "history": _history,
+    "open": _open,
+    "deploy": _deploy,
+    "approve": lambda c, a, r: _show(hotfixes.approve_deploy(c, a, r.args[0])),
+    "reject": lambda c, a, r: _show(hotfixes.reject_deploy(c, a, r.args[0], r.rest)),
+    "merged": _merged,
+    "skip": _skip,
+    "solve": lambda c, a, r: _show(hotfixes.solve(c, a, r.args[0])),
+    "cancel": lambda c, a, r: _show(hotfixes.cancel(c, a, r.args[0], r.rest)),
+}
+
+
+def _request(command: Subcommand, values: dict[str, Any]) -> Request:
+    """click's parsed values, read as the same Request the Slack grammar makes."""
+    args: list[str] = []
+    rest = ""
+    users: tuple[str, ...] = ()
+    for param in command.params:
+        value = values.get(param.name)
+        if param.kind is Kind.TEXT:
+            rest = " ".join(value or ())
+        elif param.kind is Kind.USERS:
+            users = tuple(value or ())
+        elif value is not None:
+            args.append(value)
+    flags: dict[str, str] = {}
+    for flag in command.flags:
+        value = values.get(flag.name)
+        if value in (None, False, ()):
+            continue
+        # A repeatable option's values are joined with commas (user ids have none).
+        flags[flag.name] = ",".join(value) if flag.multiple else str(value)
+    return Request(command.name, tuple(args), rest=rest, users=users, flags=flags)
+
+
+def _cli_command(command: Subcommand, run: Run) -> click.Command:
+    params: list[click.Parameter] = []
+    for param in command.params:
+        many = param.kind in (Kind.TEXT, Kind.USERS)
+        params.append(
+            click.Argument([param.name], nargs=-1 if many else 1, required=not param.optional)
+        )
+    for flag in command.flags:
+        if Surface.CLI not in flag.surfaces:
+            continue
+        if flag.value is None:
+            params.append(click.Option([f"--{flag.name}"], is_flag=True, help=flag.help))
+        else:
+            params.append(
+                click.Option(
+                    [f"--{flag.name}"],
+                    default=flag.default,
+                    multiple=flag.multiple,
+                    metavar=flag.value,
+                    show_default=flag.default is not None,
+                    help=flag.help,
+                )
             )
-        )
+    params += [
+        click.Option(["--database-url"], envvar="DATABASE_URL", default=None, help=_DATABASE_HELP),
+        click.Option(["--as", "user"], envvar="HOTFIX_CLI_USER", default=None, help=_ACTOR_HELP),
+    ]
+
+    @_fail_on_domain_errors
+    def callback(database_url: str | None, user: str | None, **values: Any) -> None:
+        with _context(database_url) as ctx:
+            run(ctx, _actor(user), _request(command, values))
+
+    summary = command.summary[:1].upper() + command.summary[1:] + "."
+    return click.Command(command.name.split()[-1], params=params, callback=callback, help=summary)
 
 
-@main.command()
-@click.argument("hotfix")
-@click.argument("version", required=False)
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def deploy(hotfix: str, version: str | None, database_url: str | None, user: str | None) -> None:
-    """Tag & Deploy a hotfix to Production (the suggested version unless given)."""
-    with _context(database_url) as ctx:
-        _show(hotfixes.request_deploy(ctx, _actor(user), hotfix, version))
+def _add_subcommands(group: click.Group) -> None:
+    """Every subcommand the table offers on the command line, built from its entry."""
+    offered = subcommands.on(Surface.CLI)
+    missing = [c.name for c in offered if c.name not in _BY_NAME]
+    extra = sorted(set(_BY_NAME) - {c.name for c in offered})
+    if missing or extra:
+        raise LookupError(f"CLI subcommands out of step with the table: {missing=} {extra=}")
+    for command in offered:
+        parent = group
+        for word in command.name.split()[:-1]:  # `app add` lives under a group `app`
+            found = parent.commands.get(word)
+            if not isinstance(found, click.Group):
+                found = click.Group(word, help=f"{word} subcommands.")
+                parent.add_command(found)
+            parent = found
+        parent.add_command(_cli_command(command, _BY_NAME[command.name]))
 
 
-@main.command()
-@click.argument("hotfix")
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def approve(hotfix: str, database_url: str | None, user: str | None) -> None:
-    """Approve a requested Tag & Deploy (not by its requester)."""
-    with _context(database_url) as ctx:
-        _show(hotfixes.approve_deploy(ctx, _actor(user), hotfix))
-
-
-@main.command()
-@click.argument("hotfix")
-@click.argument("reason", nargs=-1, required=True)
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def reject(
-    hotfix: str, reason: tuple[str, ...], database_url: str | None, user: str | None
-) -> None:
-    """Reject a requested Tag & Deploy, with a reason."""
-    with _context(database_url) as ctx:
-        _show(hotfixes.reject_deploy(ctx, _actor(user), hotfix, " ".join(reason)))
-
-
-@main.command()
-@click.argument("hotfix")
-@click.argument("environment")
-@click.argument("module")
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def merged(
-    hotfix: str, environment: str, module: str, database_url: str | None, user: str | None
-) -> None:
-    """Mark a module as merged into an environment."""
-    with _context(database_url) as ctx:
-        _show(hotfixes.mark_merged(ctx, _actor(user), hotfix, environment, module))
-
-
-@main.command()
-@click.argument("hotfix")
-@click.argument("environment")
-@click.argument("module")
-@click.argument("reason", nargs=-1, required=True)
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def skip(
-    hotfix: str,
-    environment: str,
-    module: str,
-    reason: tuple[str, ...],
-    database_url: str | None,
-    user: str | None,
-) -> None:
-    """Skip a module in an environment, with a reason."""
-    with _context(database_url) as ctx:
-        _show(
-            hotfixes.mark_skipped(ctx, _actor(user), hotfix, environment, module, " ".join(reason))
-        )
-
-
-@main.command()
-@click.argument("hotfix")
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def solve(hotfix: str, database_url: str | None, user: str | None) -> None:
-    """Mark Hotfix as Solved."""
-    with _context(database_url) as ctx:
-        _show(hotfixes.solve(ctx, _actor(user), hotfix))
-
-
-@main.command()
-@click.argument("hotfix")
-@click.argument("reason", nargs=-1, required=True)
-@database_option
-@actor_option
-@_fail_on_domain_errors
-def cancel(
-    hotfix: str, reason: tuple[str, ...], database_url: str | None, user: str | None
-) -> None:
-    """Cancel a hotfix before it is deployed."""
-    with _context(database_url) as ctx:
-        _show(hotfixes.cancel(ctx, _actor(user), hotfix, " ".join(reason)))
+_add_subcommands(main)
 
 
 @main.command()

@@ -86,7 +86,8 @@ def open_hotfix(
                 raise Refused(
                     f"{app.name} already has an unsolved hotfix, "
                     f"{format_hotfix_ref(existing.id)} ({existing.summary}): "
-                    "finish or cancel it before opening another"
+                    "finish or cancel it before opening another",
+                    about="application",
                 )
             environments = repository.environments()
             pipeline = pipeline_of(environments)
@@ -103,7 +104,9 @@ def open_hotfix(
                 _take_observed(repository, app, version, observed.get(row.name))
             out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
             if out_of_sync and not force:
-                raise Refused(f"{out_of_sync}: synchronize first, or open with force")
+                raise Refused(
+                    f"{out_of_sync}: synchronize first, or open with force", about="application"
+                )
             hotfix = repository.add(
                 Hotfix(
                     application_id=app.id,
@@ -175,7 +178,8 @@ def _observe_running(ctx: ServiceContext, application: str) -> dict[str, Running
         return observed
     except (DeployRefused, DeployerUnavailable) as error:
         raise Refused(
-            f"could not check what {app.name} runs through {app.deployer}: {error.message}"
+            f"could not check what {app.name} runs through {app.deployer}: {error.message}",
+            about="application",
         ) from error
 
 
@@ -609,7 +613,7 @@ def find_application(repository: Repository, name: str, *, for_update: bool = Fa
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     known = ", ".join(names[:20]) or "none yet"
-    raise NotFound(f"there is no application '{name}'.{hint} Known: {known}")
+    raise NotFound(f"there is no application '{name}'.{hint} Known: {known}", about="application")
 
 
 def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str) -> list[Module]:

@@ -68,19 +68,18 @@ def test_a_retried_click_and_a_double_click_apply_once(bot: Bot, ctx: ServiceCon
     first = bot.click(RAJ, ids.MERGED, value_contains="Quality Assurance", action_ts="1.000001")
     assert first.status == 200
     message_before = bot.living_message()
+    value = ids.ButtonValue("HF-1", "Quality Assurance", "Checkout").encode()
     retry = bot.driver.block_action(
         RAJ,
         "hotfix_merged:0",
-        "HF-1|Quality Assurance|Checkout",
+        value,
         INCIDENT,
         message_before.ts,
         action_ts="1.000001",
         retry_num=1,
     )
     assert retry.status == 200
-    second = bot.driver.block_action(
-        RAJ, "hotfix_merged:0", "HF-1|Quality Assurance|Checkout", INCIDENT, message_before.ts
-    )
+    second = bot.driver.block_action(RAJ, "hotfix_merged:0", value, INCIDENT, message_before.ts)
     assert second.status == 200
     bot.wait_private(RAJ, "already merged")
     _, events = queries.history(ctx, "HF-1")

@@ -64,10 +64,6 @@ def test_a_changed_catalog_updates_in_place(empty: ServiceContext, tmp_path: Pat
 
 
 BAD_FILES = [
-    (
-        "applications:\n  - name: Shop\n    modules: [A, 'B|C']\n    versions: {prod: 1.0.0}\n",
-        "catalog:3: applications[0].modules[1]: '|' cannot be in a name",
-    ),
     ("applications: [\n", "catalog:2: not valid YAML"),
     ("", "catalog:1: the catalog is empty"),
     ("apps: []\n", "catalog:1: catalog.apps: unknown field"),

@@ -6,7 +6,7 @@ classes, so Slack's limits are checked when it is serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view
-from bot.views.hotfix_message import fallback_text, hotfix_message, thread_line
+from bot.views.hotfix_message import event_text, fallback_text, hotfix_message, thread_line
 from bot.views.modals import open_modal, reason_modal, version_modal
 from bot.views.nudges import (
     escalation_message,
@@ -16,7 +16,6 @@ from bot.views.nudges import (
     snoozed_reply,
 )
 from bot.views.replies import (
-    SUBCOMMANDS,
     application_reply,
     apps_reply,
     done_reply,
@@ -29,12 +28,12 @@ from bot.views.replies import (
 from bot.views.text import mention
 
 __all__ = [
-    "SUBCOMMANDS",
     "application_reply",
     "apps_reply",
     "done_reply",
     "error_reply",
     "escalation_message",
+    "event_text",
     "fallback_text",
     "help_reply",
     "history_reply",

@@ -9,13 +9,13 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot import views
-from bot.grammar import Request
 from bot.ids import ModalContext
 from bot.services import BotServices
 from commands import applications, hotfixes, queries, reminders
-from commands.describe import describe_event
+from commands import subcommands as table
 from commands.refs import looks_like_hotfix_ref
 from commands.results import Outcome
+from commands.subcommands import Request, Surface
 
 Handler = Callable[[BotServices, Request, dict[str, Any], Respond, WebClient], None]
 
@@ -36,7 +36,7 @@ def _changed(
     services.publisher.publish(
         outcome.hotfix.ref, outcome.event, origin_channel=command.get("channel_id")
     )
-    line = describe_event(outcome.event, lambda user: f"<@{user}>")
+    line = views.event_text(outcome.event)
     _private(respond, views.done_reply(f"{outcome.hotfix.ref}: {line}."))
 
 
@@ -163,9 +163,8 @@ def snooze(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
     )
 
 
-HANDLERS: dict[str, Handler] = {
-    "remind": remind,
-    "snooze": snooze,
+# One function per Slack subcommand of the table (commands.subcommands), by name.
+_BY_NAME: dict[str, Handler] = {
     "help": help_,
     "open": open_,
     "status": status,
@@ -177,7 +176,20 @@ HANDLERS: dict[str, Handler] = {
     "cancel": cancel,
     "history": history,
     "apps": apps,
+    "remind": remind,
+    "snooze": snooze,
     "app add": app_add,
     "app owners": _members("owner"),
     "app approvers": _members("approver"),
 }
+
+
+def handlers() -> dict[str, Handler]:
+    """The handler of every subcommand the table offers in Slack; a missing one fails here, at
+    start, and no handler exists for a subcommand the table does not offer."""
+    offered = [command.name for command in table.on(Surface.SLACK)]
+    missing = [name for name in offered if name not in _BY_NAME]
+    extra = sorted(set(_BY_NAME) - set(offered))
+    if missing or extra:
+        raise LookupError(f"Slack handlers out of step with the table: {missing=} {extra=}")
+    return {name: _BY_NAME[name] for name in offered}

@@ -48,15 +48,19 @@ class Submission:
 def apply_or_show_error(
     ack: Ack,
     services: BotServices,
-    block_id: str,
+    block_id: str | Callable[[DomainError], str],
     change: Callable[[], Outcome],
     origin_channel: str | None = None,
 ) -> None:
-    """Run the change; a refusal is shown on the modal's field and the modal stays open."""
+    """Run the change; a refusal is shown on the modal's field and the modal stays open.
+
+    `block_id` names the field, or picks it for each refusal (a form with several fields).
+    """
     try:
         outcome = change()
     except DomainError as error:
-        ack(response_action="errors", errors={block_id: error.message[:2000]})
+        field = block_id if isinstance(block_id, str) else block_id(error)
+        ack(response_action="errors", errors={field: error.message[:2000]})
         return
     ack()
     services.publisher.publish(outcome.hotfix.ref, outcome.event, origin_channel=origin_channel)
