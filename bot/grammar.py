@@ -22,6 +22,7 @@ SUBCOMMANDS = (
     "app",
     "remind",
     "snooze",
+    "report",
 )
 APP_SUBCOMMANDS = ("add", "owners", "approvers")
 
@@ -57,6 +58,7 @@ USAGE = {
     "history": "history <hotfix-id>",
     "remind": "remind <hotfix-id> <every>|off",
     "snooze": "snooze <hotfix-id> <duration>",
+    "report": "report [<app>] [--days <n>]",
     "app add": "app add <app> <module>[,...] <version>",
     "app owners": "app owners <app> <@user>...",
     "app approvers": "app approvers <app> <@user>...",
@@ -118,7 +120,29 @@ def parse(text: str) -> Request:
     if head in ("remind", "snooze"):
         _need(tail, 2, head, most=2)
         return Request(head, (tail[0], tail[1]))
+    if head == "report":
+        return _parse_report(tail)
     return _parse_app(tail)
+
+
+def _parse_report(tail: list[str]) -> Request:
+    """`report [<app>] [--days N]`: args are (application or "", days or "")."""
+    days = ""
+    words = list(tail)
+    for index, word in enumerate(words):
+        if word.casefold() == "--days" or word.casefold().startswith("--days="):
+            value = word.partition("=")[2] if "=" in word else None
+            taken = 1
+            if value is None:
+                if index + 1 >= len(words):
+                    raise GrammarError(f"usage: `/hotfix {USAGE['report']}`")
+                value, taken = words[index + 1], 2
+            days = value
+            del words[index : index + taken]
+            break
+    if any(word.startswith("--") for word in words):
+        raise GrammarError(f"usage: `/hotfix {USAGE['report']}`")
+    return Request("report", (" ".join(words), days))
 
 
 def _parse_app(tail: list[str]) -> Request:

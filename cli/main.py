@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from cli.render import application_text, events_text, hotfix_text
+from cli.render import application_text, events_text, hotfix_text, report_text
 from commands import applications as application_commands
-from commands import hotfixes, queries
+from commands import hotfixes, queries, report
 from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.errors import DomainError
@@ -156,6 +156,31 @@ def history(hotfix: str, database_url: str | None) -> None:
         snapshot, events = queries.history(ctx, hotfix)
     click.echo(f"{snapshot.ref} · {snapshot.application} · {snapshot.summary}")
     click.echo(events_text(events))
+
+
+@main.command("report")
+@click.argument("application", required=False)
+@click.option("--days", default=None, help=f"The window, in days (default {report.DEFAULT_DAYS}).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also draw the chart (hotfixes per week, median time to solve) into this PNG file.",
+)
+@database_option
+@_fail_on_domain_errors
+def report_command(
+    application: str | None, days: str | None, out: Path | None, database_url: str | None
+) -> None:
+    """How hotfixes went: counts, times to Production and to solved, skips, the oldest red."""
+    with _context(database_url) as ctx:
+        result = report.hotfix_report(ctx, application, days)
+        click.echo(report_text(result, ctx.now()))
+    if out is not None:
+        from commands.report_chart import chart_png
+
+        out.write_bytes(chart_png(result))
+        click.echo(f"\nchart: {out}")
 
 
 def _show(outcome: Any) -> None:

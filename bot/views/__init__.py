@@ -26,6 +26,7 @@ from bot.views.replies import (
     list_reply,
     status_reply,
 )
+from bot.views.report import report_reply, report_title
 from bot.views.text import mention
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "reason_modal",
     "regression_warning",
     "reminder_thread_line",
+    "report_reply",
+    "report_title",
     "snoozed_reply",
     "status_reply",
     "thread_line",

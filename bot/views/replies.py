@@ -52,6 +52,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("apps", "the applications and their pipelines"),
     ("remind <hotfix-id> <every>|off", "remind the owners every `<every>` (e.g. 4h), or stop"),
     ("snooze <hotfix-id> <duration>", "no reminders for a while (e.g. 2h)"),
+    (
+        "report [<app>] [--days <n>]",
+        "how hotfixes went: counts, times to Production and to solved, skips, a chart",
+    ),
 )
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("app add <app> <module>[,...] <version>", "add an application, in sync everywhere"),

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot import views
 from bot.grammar import Request
 from bot.ids import ModalContext
+from bot.listeners.commands.report import report
 from bot.services import BotServices
 from commands import applications, hotfixes, queries, reminders
 from commands.describe import describe_event
@@ -180,4 +181,5 @@ HANDLERS: dict[str, Handler] = {
     "app add": app_add,
     "app owners": _members("owner"),
     "app approvers": _members("approver"),
+    "report": report,
 }
