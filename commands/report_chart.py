@@ -51,6 +51,7 @@ def chart_figure(report: HotfixReport) -> Figure:
     positions = list(range(len(series.labels)))
     bars.bar(positions, series.opened, color=BAR_COLOUR, label="hotfixes opened")
     bars.set_ylabel("hotfixes opened")
+    bars.set_ylim(0, max(1, *series.opened) * 1.3)  # headroom for the legend
     bars.set_xticks(positions, series.labels, rotation=45, ha="right", fontsize=8)
     bars.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole hotfixes
     times = bars.twinx()
