@@ -36,8 +36,10 @@ def report(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
     text, blocks = views.report_reply(result, now)
     channel = c.get("channel_id", "")
     png = chart_png(result)
+    shared = False
     try:
         w.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        shared = True
         w.files_upload_v2(
             channel=channel,
             file=png,
@@ -49,15 +51,14 @@ def report(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
         # Not in the channel, uploads disabled...: the person still gets the figures.
         reason = error.response.get("error") if isinstance(error, SlackApiError) else str(error)
         log.warning("could not share the report in %s: %s", channel, reason)
+        what = "the chart" if shared else "the report"
+        problem = views.error_reply(
+            f"I could not share {what} here ({reason}): invite me to this channel "
+            "(`/invite @hotfix-bot`) and try again."
+        )[1]
         respond(
             text=text,
-            blocks=[
-                *blocks,
-                *views.error_reply(
-                    f"I could not share the report and its chart here ({reason}): "
-                    "invite me to this channel (`/invite @hotfix-bot`) and try again."
-                )[1],
-            ],
+            blocks=problem if shared else [*blocks, *problem],
             response_type="ephemeral",
             replace_original=False,
         )
