@@ -21,7 +21,6 @@ from bot.grammar import Request
 from bot.services import BotServices
 from bot.views.text import truncate
 from commands.report import HotfixReport, hotfix_report
-from commands.report_chart import chart_png, chart_series
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,9 @@ def report(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
     now = s.ctx.now()
     text, blocks = views.report_reply(result, now)
     channel = c.get("channel_id", "")
+    # matplotlib loads on first use, so a server nobody asks for a report never pays for it.
+    from commands.report_chart import chart_png
+
     png = chart_png(result)
     shared = False
     try:
@@ -66,6 +68,8 @@ def report(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
 
 def chart_alt_text(result: HotfixReport) -> str:
     """What the chart shows, for people who cannot see it."""
+    from commands.report_chart import chart_series
+
     series = chart_series(result)
     weeks = ", ".join(
         f"{label}: {opened} opened"
