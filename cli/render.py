@@ -6,7 +6,7 @@ from datetime import datetime
 
 from commands.describe import describe_duration, describe_event
 from commands.lifecycle import HotfixState
-from commands.report import HotfixReport, describe_figures
+from commands.report_results import HotfixReport, describe_figures
 from commands.results import ApplicationSnapshot, EventLine, HotfixSnapshot
 
 RED = "\033[31m"

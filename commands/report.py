@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from commands.context import ServiceContext
-from commands.describe import describe_duration
 from commands.errors import InvalidInput
 from commands.hotfixes import find_application
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref
+from commands.report_results import Figures, HotfixReport, RedHotfix, SkippedItem, WeekPoint
 from commands.statistics import duration_percentile
 from storage.models import Hotfix
 
@@ -56,59 +56,7 @@ class HotfixTimes:
         return self.closed_at - self.opened_at
 
 
-@dataclass(frozen=True)
-class SkippedItem:
-    hotfix: str
-    application: str
-    environment: str
-    module: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class RedHotfix:
-    ref: str
-    application: str
-    summary: str
-    state: HotfixState
-    opened_at: datetime
-
-
-@dataclass(frozen=True)
-class Figures:
-    opened: int
-    deployed: int  # reached Production
-    solved: int
-    to_production_median: timedelta | None
-    to_production_p90: timedelta | None
-    production_to_solved_median: timedelta | None
-    production_to_solved_p90: timedelta | None
-    skipped: tuple[SkippedItem, ...]
-    oldest_red: RedHotfix | None
-
-
 Item = TypeVar("Item", "HotfixTimes", "SkippedItem", "RedHotfix")
-
-
-@dataclass(frozen=True)
-class WeekPoint:
-    """One bar of the chart: hotfixes opened in [start, end) and their median time to solve."""
-
-    start: datetime
-    end: datetime
-    opened: int
-    median_to_solve: timedelta | None
-
-
-@dataclass(frozen=True)
-class HotfixReport:
-    application: str | None  # None: every application
-    days: int
-    since: datetime
-    until: datetime
-    overall: Figures
-    applications: tuple[tuple[str, Figures], ...]
-    weeks: tuple[WeekPoint, ...]
 
 
 def parse_days(text: str | int | None) -> int:
@@ -232,41 +180,3 @@ def _utc(moment: datetime) -> datetime:
 
 def _of(items: Iterable[Item], application: str) -> list[Item]:
     return [item for item in items if item.application == application]
-
-
-def describe_figures(figures: Figures, now: datetime) -> list[str]:
-    """The figures as plain sentences (the Slack reply, App Home and the CLI all show these)."""
-    lines = [
-        f"Opened: {figures.opened} · reached Production: {figures.deployed} · "
-        f"solved: {figures.solved}",
-        _spread("Open → Production", figures.to_production_median, figures.to_production_p90),
-        _spread(
-            "Production → solved",
-            figures.production_to_solved_median,
-            figures.production_to_solved_p90,
-        ),
-    ]
-    if figures.skipped:
-        reasons = "; ".join(
-            f"{item.hotfix} {item.environment}/{item.module}: {item.reason}"
-            for item in figures.skipped
-        )
-        lines.append(f"Skipped items: {len(figures.skipped)} ({reasons})")
-    else:
-        lines.append("Skipped items: none")
-    red = figures.oldest_red
-    if red is None:
-        lines.append("Oldest red: nothing is red")
-    else:
-        age = describe_duration((now - red.opened_at).total_seconds())
-        lines.append(f"Oldest red: {red.ref} ({red.application}, {red.summary}), red for {age}")
-    return lines
-
-
-def _spread(label: str, median: timedelta | None, p90: timedelta | None) -> str:
-    if median is None or p90 is None:
-        return f"{label}: no hotfix yet"
-    return (
-        f"{label}: median {describe_duration(median.total_seconds())}, "
-        f"90th percentile {describe_duration(p90.total_seconds())}"
-    )

@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from commands.report import HotfixReport
+from commands.report_results import HotfixReport
 
 WIDTH_PX = 900
 HEIGHT_PX = 420

@@ -698,6 +698,7 @@ ALLOWED_IMPORTS = {
     "commands.describe",
     "commands.lifecycle",
     "commands.refs",
+    "commands.report_results",
     "bot.ids",
     "bot",
 }

@@ -1,8 +1,9 @@
 """Block Kit views: the service layer's snapshots turned into Slack messages, modals and Home.
 
-Imports only `commands.results`, `commands.describe`, `commands.lifecycle`, `commands.refs` and
-`bot.ids`: no storage, no SQL, no Web API calls. Every view is built with slack-sdk's Block Kit
-classes, so Slack's limits are checked when it is serialized (`to_dict()`).
+Imports only `commands.results`, `commands.report_results`, `commands.describe`,
+`commands.lifecycle`, `commands.refs` and `bot.ids`: no storage, no SQL, no Web API calls.
+Every view is built with slack-sdk's Block Kit classes, so Slack's limits are checked when it is
+serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view

@@ -12,7 +12,7 @@ from bot.views.hotfix_message import red_summary
 from bot.views.kit import context, divider, header, section
 from bot.views.report import report_home_blocks
 from bot.views.text import date_token, escape, join_limited, pipeline_code
-from commands.report import HotfixReport
+from commands.report_results import HotfixReport
 from commands.results import ApplicationSnapshot, HotfixSnapshot
 
 MAX_VIEW_BLOCKS = 100

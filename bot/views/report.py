@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.views.kit import context, header, section
 from bot.views.text import SECTION_TEXT_LIMIT, escape, join_lines, truncate
-from commands.report import Figures, HotfixReport, describe_figures
+from commands.report_results import Figures, HotfixReport, describe_figures
 
 MAX_REPORT_APPLICATIONS = 20  # per-application sections in the message (of 50 blocks)
 MAX_HOME_APPLICATIONS = 5  # App Home shares its 100 blocks with the red list and pipelines
