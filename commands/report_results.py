@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from commands.describe import describe_duration
 from commands.lifecycle import HotfixState
 
+MAX_LISTED_SKIPS = 5  # the count is exact; the reasons of the first few are shown
+
 
 @dataclass(frozen=True)
 class SkippedItem:
@@ -78,11 +80,14 @@ def describe_figures(figures: Figures, now: datetime) -> list[str]:
         ),
     ]
     if figures.skipped:
-        reasons = "; ".join(
-            f"{item.hotfix} {item.environment}/{item.module}: {item.reason}"
-            for item in figures.skipped
-        )
-        lines.append(f"Skipped items: {len(figures.skipped)} ({reasons})")
+        listed = [
+            f"{item.hotfix} {item.environment}/{item.module}: {_clip(item.reason, 120)}"
+            for item in figures.skipped[:MAX_LISTED_SKIPS]
+        ]
+        more = len(figures.skipped) - len(listed)
+        if more:
+            listed.append(f"and {more} more")
+        lines.append(f"Skipped items: {len(figures.skipped)} ({'; '.join(listed)})")
     else:
         lines.append("Skipped items: none")
     red = figures.oldest_red
@@ -90,8 +95,13 @@ def describe_figures(figures: Figures, now: datetime) -> list[str]:
         lines.append("Oldest red: nothing is red")
     else:
         age = describe_duration((now - red.opened_at).total_seconds())
-        lines.append(f"Oldest red: {red.ref} ({red.application}, {red.summary}), red for {age}")
+        summary = _clip(red.summary, 120)
+        lines.append(f"Oldest red: {red.ref} ({red.application}, {summary}), red for {age}")
     return lines
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _spread(label: str, median: timedelta | None, p90: timedelta | None) -> str:

@@ -20,6 +20,7 @@ from commands.context import ServiceContext
 from commands.errors import InvalidInput, NotFound
 from commands.report import HotfixReport, hotfix_report
 from commands.report_chart import HEIGHT_PX, WIDTH_PX, chart_figure, chart_png, chart_series
+from commands.report_results import SkippedItem
 from commands.statistics import percentile
 from tests.report_history import SKIP_REASON, seed_history
 from tests.support import MovableClock
@@ -194,6 +195,20 @@ def test_reply_carries_every_figure_in_words(four_weeks: HotfixReport, clock: Mo
     assert "HF-2 Development/Checkout: Development was rebuilt from Production" in shown
     assert "Oldest red: HF-6 (eCommerce, A defect), red for 5 h" in shown
     assert "*Back Office*" in shown and "*eCommerce*" in shown
+    assert len(blocks) <= 50
+
+
+def test_many_long_skips_stay_within_block_kit_limits(
+    four_weeks: HotfixReport, clock: MovableClock
+) -> None:
+    reason = "Development was rebuilt from Production & <redeployed> " * 20
+    skip = SkippedItem("HF-2", "eCommerce", "Development", "Checkout", reason)
+    overall = replace(four_weeks.overall, skipped=(skip,) * 40)
+    many = replace(four_weeks, overall=overall, applications=(("A" * 120, overall),) * 30)
+    _, blocks = report_reply(many, clock())
+    shown = str([block.to_dict() for block in blocks])  # to_dict() checks Slack's limits
+    assert "Skipped items: 40 (" in shown and "and 35 more" in shown
+    assert "…and 10 more applications" in shown
     assert len(blocks) <= 50
 
 

@@ -15,6 +15,9 @@ from commands.report_results import Figures, HotfixReport, describe_figures
 
 MAX_REPORT_APPLICATIONS = 20  # per-application sections in the message (of 50 blocks)
 MAX_HOME_APPLICATIONS = 5  # App Home shares its 100 blocks with the red list and pipelines
+# A line of figures at most (only the skipped items' line gets long); join_lines then keeps
+# whole lines within a section's 3000 characters.
+LINE_LIMIT = 2000
 
 
 def _scope(report: HotfixReport) -> str:
@@ -22,7 +25,7 @@ def _scope(report: HotfixReport) -> str:
 
 
 def _figures_text(title: str, figures: Figures, now: datetime) -> str:
-    lines = [escape(line) for line in describe_figures(figures, now)]
+    lines = [truncate(escape(line), LINE_LIMIT) for line in describe_figures(figures, now)]
     return f"*{escape(title)}*\n" + join_lines(lines, SECTION_TEXT_LIMIT - len(title) - 10)
 
 
