@@ -25,6 +25,8 @@ from commands.report import HotfixReport, hotfix_report
 log = logging.getLogger(__name__)
 
 CHART_FILENAME = "hotfix-report.png"
+# Slack's answers when the bot may not post in a channel (private, or a DM between others).
+NOT_A_MEMBER = {"not_in_channel", "channel_not_found"}
 ALT_TEXT_LIMIT = 1000  # files.getUploadURLExternal refuses longer alt_txt (alt_txt_too_large)
 
 
@@ -54,10 +56,12 @@ def report(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
         reason = error.response.get("error") if isinstance(error, SlackApiError) else str(error)
         log.warning("could not share the report in %s: %s", channel, reason)
         what = "the chart" if shared else "the report"
-        problem = views.error_reply(
-            f"I could not share {what} here ({reason}): invite me to this channel "
-            "(`/invite @hotfix-bot`) and try again."
-        )[1]
+        advice = (
+            ": invite me to this channel (`/invite @hotfix-bot`) and try again"
+            if reason in NOT_A_MEMBER
+            else ""
+        )
+        problem = views.error_reply(f"I could not share {what} here ({reason}){advice}.")[1]
         respond(
             text=text,
             blocks=problem if shared else [*blocks, *problem],
