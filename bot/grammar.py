@@ -13,7 +13,7 @@ from commands.subcommands import Kind, Request, Subcommand, Surface, heads, name
 __all__ = ["GrammarError", "Request", "parse", "split_words", "unescape"]
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,30})$")
-_FLAG = re.compile(r"^--([a-z][a-z0-9-]*)$")
+_FLAG = re.compile(r"^--([a-z][a-z0-9-]*)(?:=(.*))?$")
 _WORD = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d|(\S+)')
 
 
@@ -118,14 +118,21 @@ def _flags(spec: Subcommand, words: list[str]) -> tuple[dict[str, str], list[str
     kept: list[str] = []
     index = 0
     while index < len(words):
-        match = _FLAG.match(words[index])
-        flag = known.get(match.group(1)) if match else None
-        if flag is None:
+        match = _FLAG.match(words[index].casefold())
+        if match is None:
             kept.append(words[index])
             index += 1
             continue
+        flag = known.get(match.group(1))
+        if flag is None:
+            raise GrammarError(f"`{words[index]}` is not an option here: `/hotfix {spec.usage}`")
+        inline = match.group(2)
         if flag.value is None:
             flags[flag.name] = "true"
+            index += 1
+            continue
+        if inline is not None:
+            flags[flag.name] = words[index].partition("=")[2]
             index += 1
             continue
         if index + 1 >= len(words):

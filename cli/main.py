@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from cli.render import application_text, events_text, hotfix_text
+from cli.render import application_text, events_text, hotfix_text, report_text
 from commands import applications as application_commands
-from commands import hotfixes, queries, subcommands
+from commands import hotfixes, queries, report, subcommands
 from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.errors import DomainError
@@ -181,6 +181,19 @@ def _skip(ctx: ServiceContext, actor: Actor, request: Request) -> None:
     _show(hotfixes.mark_skipped(ctx, actor, hotfix, environment, module, request.rest))
 
 
+def _report(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    result = report.hotfix_report(
+        ctx, request.args[0] if request.args else None, request.flags.get("days")
+    )
+    click.echo(report_text(result, ctx.now()))
+    out = request.flags.get("out")
+    if out:
+        from commands.report_chart import chart_png
+
+        Path(out).write_bytes(chart_png(result))
+        click.echo(f"\nchart: {out}")
+
+
 Run = Callable[[ServiceContext, Actor, Request], None]
 
 # One function per CLI subcommand of the table (commands.subcommands), by name.
@@ -195,6 +208,7 @@ _BY_NAME: dict[str, Run] = {
     "skip": _skip,
     "solve": lambda c, a, r: _show(hotfixes.solve(c, a, r.args[0])),
     "cancel": lambda c, a, r: _show(hotfixes.cancel(c, a, r.args[0], r.rest)),
+    "report": _report,
 }
 
 

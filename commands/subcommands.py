@@ -175,6 +175,15 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         surfaces=SLACK_ONLY,
     ),
     Subcommand(
+        "report",
+        "how hotfixes went: counts, times to Production and to solved, skips, a chart",
+        (Param("application", "[<app>]", Kind.NAME, optional=True),),
+        flags=(
+            Flag("days", "the window, in days (default 90)", "<n>"),
+            Flag("out", "also draw the chart into this PNG file", "FILE", surfaces=CLI_ONLY),
+        ),
+    ),
+    Subcommand(
         "app add",
         "add an application, in sync everywhere",
         (

@@ -510,6 +510,30 @@ class Repository:
         )
         return {row.hotfix_id: row for row in self.session.exec(query)}
 
+    # report --------------------------------------------------------------------------------
+    def hotfixes_opened_between(
+        self, since: datetime, until: datetime, application_id: int | None = None
+    ) -> list[Hotfix]:
+        """Hotfixes opened in [since, until), the oldest first; of one application if given."""
+        query = select(Hotfix).where(col(Hotfix.opened_at) >= since, col(Hotfix.opened_at) < until)
+        if application_id is not None:
+            query = query.where(Hotfix.application_id == application_id)
+        return list(self.session.exec(query.order_by(col(Hotfix.opened_at), col(Hotfix.id))))
+
+    def skipped_items(self, hotfix_ids: Iterable[int]) -> list[tuple[int, str, str, str]]:
+        """(hotfix id, environment, module, reason) of skipped checklist items, in order."""
+        wanted = sorted(set(hotfix_ids))
+        if not wanted:
+            return []
+        query = (
+            select(ChecklistItem.hotfix_id, EnvironmentRow.name, Module.name, ChecklistItem.reason)
+            .join(EnvironmentRow, col(EnvironmentRow.id) == col(ChecklistItem.environment_id))
+            .join(Module, col(Module.id) == col(ChecklistItem.module_id))
+            .where(col(ChecklistItem.hotfix_id).in_(wanted), ChecklistItem.status == "skipped")
+            .order_by(col(ChecklistItem.hotfix_id), col(ChecklistItem.id))
+        )
+        return [(int(h), str(e), str(m), str(r or "")) for h, e, m, r in self.session.exec(query)]
+
     def events(self, hotfix_id: int) -> list[Event]:
         query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))
         return list(self.session.exec(query))

@@ -96,24 +96,24 @@ def test_the_cli_offers_exactly_the_tables_subcommands_with_their_arguments() ->
 def test_adding_a_subcommand_is_one_entry_and_each_surface_refuses_a_missing_handler(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    report = Subcommand(
-        "report",
+    digest = Subcommand(
+        "digest",
         "what was red, per application",
         (Param("application", "[<app>]", optional=True),),
     )
     from commands import subcommands as table
 
-    monkeypatch.setattr(table, "SUBCOMMANDS", (*SUBCOMMANDS, report))
+    monkeypatch.setattr(table, "SUBCOMMANDS", (*SUBCOMMANDS, digest))
     # The grammar and the help follow at once ...
-    assert grammar.parse("report eCommerce").args == ("eCommerce",)
+    assert grammar.parse("digest eCommerce").args == ("eCommerce",)
     _, blocks = help_reply()
-    assert any("report [&lt;app&gt;]" in str(b.to_dict()) for b in blocks)
+    assert any("digest [&lt;app&gt;]" in str(b.to_dict()) for b in blocks)
     # ... and a surface without a handler for it refuses to start.
-    with pytest.raises(LookupError, match="report"):
+    with pytest.raises(LookupError, match="digest"):
         slack_handlers.handlers()
     from cli import main as cli_main
 
-    with pytest.raises(LookupError, match="report"):
+    with pytest.raises(LookupError, match="digest"):
         cli_main._add_subcommands(click.Group("scratch"))
 
 
@@ -122,16 +122,16 @@ def test_flags_are_read_by_the_grammar_when_slack_offers_them(
 ) -> None:
     from commands import subcommands as table
 
-    report = Subcommand(
-        "report",
+    digest = Subcommand(
+        "digest",
         "what was red",
         (Param("application", "[<app>]", optional=True),),
         flags=(table.Flag("days", "how many days back", "N", "7"),),
     )
-    monkeypatch.setattr(table, "SUBCOMMANDS", (*SUBCOMMANDS, report))
-    assert report.usage == "report [<app>] [--days N]"
-    request = grammar.parse("report --days 30 eCommerce")
+    monkeypatch.setattr(table, "SUBCOMMANDS", (*SUBCOMMANDS, digest))
+    assert digest.usage == "digest [<app>] [--days N]"
+    request = grammar.parse("digest --days 30 eCommerce")
     assert request.args == ("eCommerce",) and request.flags == {"days": "30"}
-    assert grammar.parse("report").flags == {}
+    assert grammar.parse("digest").flags == {}
     with pytest.raises(grammar.GrammarError, match=re.escape("`--days` needs a value")):
-        grammar.parse("report --days")
+        grammar.parse("digest --days")

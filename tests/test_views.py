@@ -694,6 +694,7 @@ ALLOWED_IMPORTS = {
     "commands.lifecycle",
     "commands.refs",
     "commands.subcommands",  # the help is built from the table of subcommands
+    "commands.report_results",
     "bot.ids",
     "bot",
 }

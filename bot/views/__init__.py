@@ -1,8 +1,9 @@
 """Block Kit views: the service layer's snapshots turned into Slack messages, modals and Home.
 
-Imports only `commands.results`, `commands.describe`, `commands.lifecycle`, `commands.refs` and
-`bot.ids`: no storage, no SQL, no Web API calls. Every view is built with slack-sdk's Block Kit
-classes, so Slack's limits are checked when it is serialized (`to_dict()`).
+Imports only `commands.results`, `commands.report_results`, `commands.describe`,
+`commands.lifecycle`, `commands.refs` and `bot.ids`: no storage, no SQL, no Web API calls.
+Every view is built with slack-sdk's Block Kit classes, so Slack's limits are checked when it is
+serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view
@@ -25,6 +26,7 @@ from bot.views.replies import (
     list_reply,
     status_reply,
 )
+from bot.views.report import report_reply, report_title
 from bot.views.text import mention
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "reason_modal",
     "regression_warning",
     "reminder_thread_line",
+    "report_reply",
+    "report_title",
     "snoozed_reply",
     "status_reply",
     "thread_line",

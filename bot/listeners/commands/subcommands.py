@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot import views
 from bot.ids import ModalContext
+from bot.listeners.commands.report import report
 from bot.services import BotServices
 from commands import applications, hotfixes, queries, reminders
 from commands import subcommands as table
@@ -181,6 +182,7 @@ _BY_NAME: dict[str, Handler] = {
     "app add": app_add,
     "app owners": _members("owner"),
     "app approvers": _members("approver"),
+    "report": report,
 }
 
 
