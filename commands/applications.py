@@ -249,6 +249,15 @@ def set_members(
         return application_snapshots(repository, [app])[0]
 
 
+def deployer_kinds(ctx: ServiceContext) -> dict[str, list[str]]:
+    """Which applications deploy with what: the secrets `serve` needs follow from it."""
+    kinds: dict[str, list[str]] = {}
+    with ctx.db.read() as repository:
+        for app in repository.applications():
+            kinds.setdefault(app.deployer, []).append(app.name)
+    return kinds
+
+
 def ensure_pipeline(ctx: ServiceContext) -> list[str]:
     """Create the default pipeline when the database has none; return environment names."""
     with ctx.db.write() as repository:
