@@ -27,6 +27,7 @@ from storage.setup import (
     DatabaseUnreachable,
     SchemaOutOfDate,
     open_database,
+    refuse_unknown_revision,
     wait_until_reachable,
 )
 
@@ -139,6 +140,7 @@ def db_upgrade(database_url: str | None) -> None:
     _say_database(database_url)
     engine = make_engine(database_url)
     wait_until_reachable(engine, settings.database_wait)
+    refuse_unknown_revision(engine)
     before = migrate.current_revision(engine)
     migrate.upgrade(engine)
     after = migrate.current_revision(engine)

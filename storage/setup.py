@@ -32,6 +32,7 @@ def open_database(
     engine = make_engine(url)
     wait_until_reachable(engine, wait_seconds)
     if upgrade if upgrade is not None else is_sqlite(engine):
+        refuse_unknown_revision(engine)
         migrate.upgrade(engine)
     else:
         check_schema(engine)
@@ -61,17 +62,25 @@ def wait_until_reachable(engine: Engine, wait_seconds: float) -> None:
             pause = min(pause * 2, 2.0)
 
 
+def refuse_unknown_revision(engine: Engine) -> None:
+    """A newer hotfix-bot migrated this database: this one must not guess at its tables."""
+    current = migrate.current_revision(engine)
+    if current is not None and not migrate.is_known(current):
+        engine.dispose()
+        raise SchemaOutOfDate(
+            f"the database schema is at {current}, which this hotfix-bot does not know "
+            f"(it ends at {migrate.head_revision()}): run the hotfix-bot version that "
+            "migrated it, or a newer one"
+        )
+
+
 def check_schema(engine: Engine) -> None:
     if migrate.is_up_to_date(engine):
         return
+    refuse_unknown_revision(engine)
     current = migrate.current_revision(engine)
     head = migrate.head_revision()
     engine.dispose()
-    if current is not None and not migrate.is_known(current):
-        raise SchemaOutOfDate(
-            f"the database schema is at {current}, which this hotfix-bot does not know "
-            f"(it ends at {head}): run the hotfix-bot version that migrated it, or a newer one"
-        )
     raise SchemaOutOfDate(
         f"the database schema is at {current or 'empty'}, the code needs {head}: "
         "run `hotfix-bot db upgrade`"
