@@ -89,6 +89,7 @@ def apply_catalog(
             pipeline = pipeline_of(environments)
             for application in spec.applications:
                 versions = _resolve_versions(spec, application, pipeline)
+                seen = len(report.changes)
                 outcome = _upsert_application(
                     repository, application, versions, environments, now, report, set_versions
                 )
@@ -98,7 +99,7 @@ def apply_catalog(
                         at=now,
                         actor=actor.user_id,
                         kind=f"application_{outcome}",
-                        details={"source": spec.source},
+                        details={"source": spec.source, "changes": report.changes[seen:]},
                         application_id=_id(repository.application_by_name(application.name)),
                     )
             if dry_run:
