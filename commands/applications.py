@@ -405,7 +405,8 @@ def _upsert_application(
                 f"{spec.name} has the unsolved hotfix {format_hotfix_ref(active.id)}: its "
                 f"versions cannot be set until it is solved or cancelled ({row.name})"
             )
-        if Version.parse(tag) < Version.parse(version.tag):
+        # `1.7.0+` (changes on top of 1.7.0) is ahead of `1.7.0` and behind `1.7.1`.
+        if (Version.parse(tag), has_changes) < (Version.parse(version.tag), version.has_changes):
             raise Refused(
                 f"{spec.name} {row.name}: {wanted} is older than the recorded {recorded}; "
                 "--set-versions only moves versions forward"

@@ -187,11 +187,15 @@ def test_set_versions_moves_forward_only(ctx: ServiceContext, tmp_path: Path) ->
     report = applications.load_catalog(ctx, ADMIN, _catalog(tmp_path, forward), set_versions=True)
     assert report.updated == ["eCommerce"]
     assert "eCommerce Production: version 1.7.1 → 1.7.2" in report.changes
+    dropped = forward.replace("dev: 1.9.0", "dev: 1.9.0+")
+    applications.load_catalog(ctx, ADMIN, _catalog(tmp_path, dropped), set_versions=True)
+    with pytest.raises(Refused, match=r"Development: 1.9.0 is older than the recorded 1.9.0\+"):
+        applications.load_catalog(ctx, ADMIN, _catalog(tmp_path, forward), set_versions=True)
     assert _versions(ctx) == {
         "Production": "1.7.2",
         "Pre-Production": "1.7.2",
         "Quality Assurance": "1.7.2",
-        "Development": "1.9.0",
+        "Development": "1.9.0+",
     }
 
 
