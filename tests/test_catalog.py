@@ -178,10 +178,18 @@ def test_set_versions_moves_forward_only(ctx: ServiceContext, tmp_path: Path) ->
     back = applications.load_catalog(ctx, ADMIN, EXAMPLE_CATALOG, set_versions=False)
     assert back.kept
     before = dump(ctx.db.engine)
+    # QA carries the merged fix (1.7.0+); the file's 1.7.0 would drop it.
     with pytest.raises(
-        Refused, match=r"eCommerce Pre-Production: 1.7.0 is older than the recorded 1.7.1"
+        Refused, match=r"eCommerce Quality Assurance: 1.7.0 is older than the recorded 1.7.0\+"
     ):
         applications.load_catalog(ctx, ADMIN, EXAMPLE_CATALOG, set_versions=True)
+    assert dump(ctx.db.engine) == before
+    only_production_back = EXAMPLE_CATALOG.read_text().replace("qa: 1.7.0", "qa: 1.7.1")
+    only_production_back = only_production_back.replace("preprod: 1.7.0", "preprod: 1.7.1")
+    with pytest.raises(Refused, match=r"eCommerce Production: 1.7.0 is older than the recorded"):
+        applications.load_catalog(
+            ctx, ADMIN, _catalog(tmp_path, only_production_back), set_versions=True
+        )
     assert dump(ctx.db.engine) == before
     forward = EXAMPLE_CATALOG.read_text().replace("1.7.0", "1.7.2").replace("1.8.0+", "1.9.0")
     report = applications.load_catalog(ctx, ADMIN, _catalog(tmp_path, forward), set_versions=True)
