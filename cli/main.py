@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import click
 
+from bot.settings import Settings, SettingsError
 from cli.render import application_text, events_text, hotfix_text, report_text
 from commands import applications as application_commands
 from commands import hotfixes, queries, report, subcommands
@@ -20,18 +23,63 @@ from commands.errors import DomainError
 from commands.refs import looks_like_hotfix_ref
 from commands.subcommands import Kind, Request, Subcommand, Surface
 from storage import migrate
-from storage.engine import make_engine
-from storage.setup import SchemaOutOfDate, open_database
+from storage.engine import DatabaseSettingError, database_url, make_engine, shown_url
+from storage.setup import (
+    DatabaseUnreachable,
+    SchemaOutOfDate,
+    open_database,
+    refuse_unknown_revision,
+    wait_until_reachable,
+)
+
+# What stops a command before it can do its work: each says which setting and what to do.
+STARTUP_FAILURES = (SettingsError, DatabaseSettingError, DatabaseUnreachable, SchemaOutOfDate)
+
+
+class _Main(click.Group):
+    """Start-up failures end in one line and exit code 2; the traceback only at DEBUG."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except STARTUP_FAILURES as error:
+            if os.environ.get("LOG_LEVEL", "").strip().upper() == "DEBUG":
+                traceback.print_exc()
+            click.echo(f"hotfix-bot cannot start: {error}", err=True)
+            sys.exit(2)
+
+
+def _settings(url: str | None, *, slack: bool = False, socket_mode: bool = False) -> Settings:
+    """The same settings for every command (environment and .env); all problems at once."""
+    problems: list[str] = []
+    settings = None
+    try:
+        settings = Settings.from_environment(slack=slack, socket_mode=socket_mode)
+    except SettingsError as error:
+        problems.extend(error.problems)
+    try:
+        database_url(url)
+    except DatabaseSettingError as error:
+        problems.append(str(error))
+    if problems or settings is None:
+        raise SettingsError(problems)
+    return settings
+
+
+def _say_database(url: str | None) -> None:
+    click.echo(f"database: {shown_url(database_url(url))}", err=True)
 
 
 @contextmanager
-def _context(url: str | None) -> Iterator[ServiceContext]:
+def _context(url: str | None, settings: Settings | None = None) -> Iterator[ServiceContext]:
+    settings = settings or _settings(url)
+    database = open_database(url, wait_seconds=settings.database_wait)
+    ctx = ServiceContext(database)
+    ctx.reminders = settings.reminders
+    ctx.deployer_secrets = settings.deployer_secrets
+    ctx.deploy_stuck_after = settings.deploy_stuck_after
     try:
-        database = open_database(url)
-    except SchemaOutOfDate as error:
-        raise click.ClickException(str(error)) from error
-    try:
-        yield ServiceContext(database)
+        yield ctx
     finally:
         database.engine.dispose()
 
@@ -49,7 +97,7 @@ def _fail_on_domain_errors(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-_DATABASE_HELP = "SQLAlchemy URL; default sqlite:///hotfix-bot.db in the working directory."
+_DATABASE_HELP = "SQLAlchemy URL; default: hotfix-bot.db in your user data folder (see `status`)."
 _ACTOR_HELP = "Who acts (a Slack user id). The CLI acts as an admin; default: your login name."
 database_option = click.option(
     "--database-url", envvar="DATABASE_URL", default=None, help=_DATABASE_HELP
@@ -63,7 +111,7 @@ def _actor(user: str | None) -> Actor:
     return Actor(user_id=user or f"cli:{getpass.getuser()}", is_admin=True)
 
 
-@click.group()
+@click.group(cls=_Main)
 @click.version_option(package_name="hotfix-bot")
 def main() -> None:
     """hotfix-bot: run the hotfix lifecycle of applications across environments."""
@@ -84,7 +132,11 @@ def db() -> None:
 @database_option
 def db_upgrade(database_url: str | None) -> None:
     """Apply every pending migration."""
+    settings = _settings(database_url)
+    _say_database(database_url)
     engine = make_engine(database_url)
+    wait_until_reachable(engine, settings.database_wait)
+    refuse_unknown_revision(engine)
     before = migrate.current_revision(engine)
     migrate.upgrade(engine)
     after = migrate.current_revision(engine)
@@ -99,19 +151,54 @@ def catalog() -> None:
 
 @catalog.command("load")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--set-versions",
+    is_flag=True,
+    help="Move recorded versions forward to the file's (never back). Without it, the file's "
+    "versions only seed new applications.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @database_option
 @actor_option
 @_fail_on_domain_errors
-def catalog_load(file: Path, database_url: str | None, user: str | None) -> None:
+def catalog_load(
+    file: Path, set_versions: bool, dry_run: bool, database_url: str | None, user: str | None
+) -> None:
     """Load a catalog file (idempotent: loading it twice changes nothing)."""
     with _context(database_url) as ctx:
-        report = application_commands.load_catalog(ctx, _actor(user), file)
+        report = application_commands.load_catalog(
+            ctx, _actor(user), file, set_versions=set_versions, dry_run=dry_run
+        )
+    would = "would be " if dry_run else ""
     if report.pipeline_created:
-        click.echo("pipeline created")
+        click.echo(f"pipeline {would}created")
     for label in ("created", "updated", "unchanged"):
         names = getattr(report, label)
         if names:
-            click.echo(f"{label}: {', '.join(names)}")
+            click.echo(f"{would if label != 'unchanged' else ''}{label}: {', '.join(names)}")
+    for change in report.changes:
+        click.echo(f"  {change}")
+    for kept in report.kept:
+        click.echo(f"  {kept}")
+    if report.kept and not set_versions:
+        click.echo("versions the bot recorded are kept; --set-versions moves them forward")
+    if dry_run:
+        click.echo("dry run: nothing was written")
+
+
+@catalog.command("export")
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@database_option
+@_fail_on_domain_errors
+def catalog_export(file: Path | None, database_url: str | None) -> None:
+    """Write today's catalog (versions as recorded) to FILE, or print it."""
+    with _context(database_url) as ctx:
+        text = application_commands.export_catalog(ctx)
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    file.write_text(text, encoding="utf-8")
+    click.echo(f"catalog written to {file}", err=True)
 
 
 def _show(outcome: Any) -> None:
@@ -121,6 +208,7 @@ def _show(outcome: Any) -> None:
 
 
 def _status(ctx: ServiceContext, actor: Actor, request: Request) -> None:
+    click.echo(f"database: {shown_url(ctx.db.engine.url)}", err=True)
     now = ctx.now()
     target = request.args[0] if request.args else None
     if target and looks_like_hotfix_ref(target):
@@ -304,14 +392,19 @@ def serve(socket_mode: bool) -> None:
     from bot.app import build_app
     from bot.reminders import start_scheduler
     from bot.server import serve_http, wsgi_app
-    from bot.settings import Settings, SettingsError
+    from bot.startup import check_slack_token
+    from commands.deployers.registry import missing_secrets
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = Settings.from_environment(socket_mode=socket_mode)
-    except SettingsError as error:
-        raise click.ClickException(f"cannot start: {error}") from error
-    with _context(settings.database_url) as ctx:
+    settings = _settings(None, slack=True, socket_mode=socket_mode)
+    _say_database(settings.database_url)
+    with _context(settings.database_url, settings) as ctx:
+        missing = missing_secrets(
+            application_commands.deployer_kinds(ctx), settings.deployer_secrets
+        )
+        if missing:
+            raise SettingsError(missing)
+        check_slack_token(settings)
         application_commands.ensure_pipeline(ctx)
         app, services = build_app(settings, ctx)
         scheduler = start_scheduler(

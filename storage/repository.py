@@ -144,11 +144,11 @@ class Repository:
     def application_names(self) -> list[str]:
         return list(self.session.exec(select(Application.name).order_by(col(Application.name_key))))
 
-    def modules(self, application_id: int) -> list[Module]:
-        query = (
-            select(Module).where(Module.application_id == application_id).order_by(col(Module.id))
-        )
-        return list(self.session.exec(query))
+    def modules(self, application_id: int, *, with_retired: bool = False) -> list[Module]:
+        query = select(Module).where(Module.application_id == application_id)
+        if not with_retired:
+            query = query.where(col(Module.retired).is_(False))
+        return list(self.session.exec(query.order_by(col(Module.id))))
 
     def modules_of_applications(self, ids: Iterable[int]) -> dict[int, list[Module]]:
         result: dict[int, list[Module]] = {}
@@ -156,7 +156,9 @@ class Repository:
         if not wanted:
             return result
         query = (
-            select(Module).where(col(Module.application_id).in_(wanted)).order_by(col(Module.id))
+            select(Module)
+            .where(col(Module.application_id).in_(wanted), col(Module.retired).is_(False))
+            .order_by(col(Module.id))
         )
         for row in self.session.exec(query):
             result.setdefault(row.application_id, []).append(row)
