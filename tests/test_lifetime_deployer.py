@@ -101,7 +101,8 @@ def test_the_seed_scenario_through_lifetime(
     assert any("Started LifeTime deployment" in t for t in bot.thread_texts())
     for environment in ("Quality Assurance", "Development"):
         for module in ("Cart",):
-            bot.click(RAJ, ids.MERGED, value_contains=f"{environment}|{module}")
+            value = ids.ButtonValue("HF-1", environment, module).encode()
+            bot.click(RAJ, ids.MERGED, value_contains=value)
     bot.click(RAJ, ids.SOLVE)
     bot.wait_until(lambda: state(ctx) is HotfixState.SOLVED, "solved")
 
