@@ -14,6 +14,8 @@ from commands.errors import InvalidInput
 from commands.reminder_rules import ReminderPolicy
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(Exception):
@@ -36,6 +38,8 @@ class Settings:
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
     deploy_poll_seconds: float = 5.0
     deploy_stuck_after: timedelta = timedelta(minutes=15)
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @classmethod
     def from_environment(
@@ -108,6 +112,12 @@ class Settings:
         public_url = env.get("PUBLIC_URL", "").strip() or None
         if public_url and not re.match(r"^https?://\S+$", public_url):
             errors.append("PUBLIC_URL is malformed: expected https://hotfix-bot.example.com")
+        log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            errors.append(f"LOG_LEVEL is malformed: '{log_level}' (one of {', '.join(LOG_LEVELS)})")
+        log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            errors.append(f"LOG_FORMAT is malformed: '{log_format}' (text or json)")
         if errors:
             raise SettingsError("; ".join(errors))
         return cls(
@@ -129,4 +139,6 @@ class Settings:
             ),
             deploy_poll_seconds=deploy_poll_seconds,
             deploy_stuck_after=stuck_after,
+            log_level=log_level,
+            log_format=log_format,
         )

@@ -305,19 +305,19 @@ def cancel(
     "--socket-mode", is_flag=True, help="Connect over Socket Mode (needs SLACK_APP_TOKEN)."
 )
 def serve(socket_mode: bool) -> None:
-    """Serve the Slack app: HTTP on PORT at /slack/events (and /healthz), or Socket Mode."""
-    import logging
-
+    """Serve the Slack app: HTTP on PORT at /slack/events, or Socket Mode; both serve /healthz,
+    /readyz and /metrics on PORT."""
     from bot.app import build_app
+    from bot.logs import configure_logging, secrets_of
     from bot.reminders import start_scheduler
-    from bot.server import serve_http, wsgi_app
+    from bot.server import serve_http, start_probes, wsgi_app
     from bot.settings import Settings, SettingsError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_environment(socket_mode=socket_mode)
     except SettingsError as error:
         raise click.ClickException(f"cannot start: {error}") from error
+    configure_logging(settings.log_level, settings.log_format, secrets_of(settings))
     with _context(settings.database_url) as ctx:
         application_commands.ensure_pipeline(ctx)
         app, services = build_app(settings, ctx)
@@ -327,14 +327,16 @@ def serve(socket_mode: bool) -> None:
             services.follower,
             settings.deploy_poll_seconds,
         )
+        services.health.watch_scheduler(scheduler)
         try:
             if socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+                start_probes(services.health, settings.host, settings.port)
                 SocketModeHandler(app, settings.app_token).start()
             else:
                 serve_http(
-                    wsgi_app(app, ctx, services.publisher),
+                    wsgi_app(app, ctx, services.publisher, services.health),
                     settings.host,
                     settings.port,
                     settings.http_threads,

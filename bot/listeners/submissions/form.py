@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack
 
+from bot import observe
 from bot.ids import ModalContext
 from bot.services import BotServices
 from commands.errors import DomainError
@@ -56,6 +57,7 @@ def apply_or_show_error(
     try:
         outcome = change()
     except DomainError as error:
+        observe.note_outcome(observe.REFUSED)
         ack(response_action="errors", errors={block_id: error.message[:2000]})
         return
     ack()
