@@ -90,8 +90,9 @@ class TextFormatter(_Redacting):
 
 
 class JsonFormatter(_Redacting):
-    """One JSON object per line: time, level, logger, request_id, message, and the request's
-    fields (kind, name, team, user, channel, hotfix, outcome, ms) on the per-request line."""
+    """One JSON object per line: time, level, logger, request_id, thread, message, and the
+    request's fields (kind, name, team, user, channel, hotfix, outcome, ms) on the per-request
+    line."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -99,6 +100,7 @@ class JsonFormatter(_Redacting):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
+            "thread": record.threadName,
             "message": record.getMessage(),
         }
         request = getattr(record, "request", None)
