@@ -17,8 +17,12 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Slack token shapes (bot, user, app, refresh, config), whatever variable they came from.
 _TOKEN = re.compile(r"\b(?:xox[abeprs]|xapp|xoxe\.xox[bp])-[0-9A-Za-z-]{6,}")
 REDACTED = "[redacted]"
-# APScheduler's executor writes two INFO lines per job run (thousands a day at a 5 s poll).
-_CHATTY_LOGGERS = ("apscheduler.executors.default",)
+# INFO lines that come with every run, not with news: APScheduler's executor writes two per
+# job run (thousands a day at a 5 s poll); Alembic two per schema look (each /readyz probe).
+_ROUTINE = {
+    "apscheduler.executors.default": ("Running job", "Job "),
+    "alembic.runtime.migration": ("Context impl", "Will assume"),
+}
 
 
 def configure_logging(
@@ -39,10 +43,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in _CHATTY_LOGGERS:
+    for name in _ROUTINE:
         chatty = logging.getLogger(name)
-        if _demote_info not in chatty.filters:
-            chatty.addFilter(_demote_info)
+        if _demote_routine not in chatty.filters:
+            chatty.addFilter(_demote_routine)
     return handler
 
 
@@ -63,8 +67,9 @@ def _with_request_id(record: logging.LogRecord) -> bool:
     return True
 
 
-def _demote_info(record: logging.LogRecord) -> bool:
-    if record.levelno == logging.INFO:
+def _demote_routine(record: logging.LogRecord) -> bool:
+    routine = _ROUTINE.get(record.name, ())
+    if record.levelno == logging.INFO and str(record.msg).startswith(routine):
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
     return True
 

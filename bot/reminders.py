@@ -228,5 +228,5 @@ def as_job(name: str, run: Callable[[], None]) -> Callable[[], None]:
         with observe.job(name):
             run()
 
-    job.__name__ = name
+    job.__name__ = job.__qualname__ = name  # APScheduler's log lines name the job by it
     return job

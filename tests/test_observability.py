@@ -144,7 +144,7 @@ def test_secrets_and_slack_tokens_never_reach_a_log_line() -> None:
     assert output.count(REDACTED) == 4  # the message, the token, the exception, the json line
 
 
-def test_apscheduler_run_lines_are_debug_not_info() -> None:
+def test_routine_lines_of_each_scheduler_run_and_readiness_probe_are_debug() -> None:
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     stream = io.StringIO()
@@ -155,6 +155,7 @@ def test_apscheduler_run_lines_are_debug_not_info() -> None:
         executor.warning("Run time of job was missed")
         configure_logging("DEBUG", "text", stream=stream)
         executor.info('Job "reminder-sweep" executed successfully')
+        logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
     finally:
         for handler in list(root.handlers):
             root.removeHandler(handler)
@@ -162,9 +163,10 @@ def test_apscheduler_run_lines_are_debug_not_info() -> None:
             root.addHandler(handler)
         root.setLevel(saved[1])
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert "WARNING apscheduler.executors.default" in lines[0]
     assert "DEBUG apscheduler.executors.default" in lines[1] and "executed" in lines[1]
+    assert "DEBUG alembic.runtime.migration" in lines[2]
 
 
 # metrics ---------------------------------------------------------------------------------------
