@@ -18,8 +18,10 @@ from sqlalchemy import text
 
 from bot import ids
 from bot.logs import REDACTED, configure_logging
+from bot.settings import Settings, SettingsError
 from commands import applications, queries
 from commands.context import ServiceContext
+from standin.slack_client import static_select, text_input
 from standin.stack import LocalSlackStack
 from storage.setup import open_database
 from tests.bot_support import ANA, LEE, Bot, running
@@ -338,3 +340,38 @@ def flow(bot: Bot) -> None:
     bot.wait_until(lambda: ids.APPROVE in bot.buttons(), "approve button")
     bot.click(LEE, ids.APPROVE)
     bot.wait_until(lambda: ids.MERGED in bot.buttons(), "merge buttons")
+
+
+def test_a_modal_refusal_shown_on_its_form_is_counted_as_refused(
+    ctx: ServiceContext, json_logs: io.StringIO
+) -> None:
+    with running(ctx) as bot:
+        bot.command(ANA, "open")
+        bot.slack.wait_for("views.open")
+        reply = bot.driver.view_submission(
+            ANA,
+            ids.OPEN_MODAL,
+            {
+                ids.APPLICATION_INPUT[0]: {ids.APPLICATION_INPUT[1]: static_select("eCommerce")},
+                ids.MODULES_INPUT[0]: {ids.MODULES_INPUT[1]: text_input("Chekout")},
+                ids.SUMMARY_INPUT[0]: {ids.SUMMARY_INPUT[1]: text_input("Payment fails")},
+                ids.SEVERITY_INPUT[0]: {ids.SEVERITY_INPUT[1]: static_select("high")},
+            },
+        )
+        assert reply.json["response_action"] == "errors"
+        wait_for(lambda: bool(handled(parsed_lines(json_logs), "view_submission")), "the line")
+    (line,) = handled(parsed_lines(json_logs), "view_submission")
+    assert (line["name"], line["user"], line["outcome"]) == (ids.OPEN_MODAL, ANA, "refused")
+    assert line["ack_ms"] is not None
+
+
+def test_log_settings_are_read_and_checked() -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "0123456789abcdef"}
+    default = Settings.from_environment(base)
+    assert (default.log_level, default.log_format) == ("INFO", "text")
+    chosen = Settings.from_environment({**base, "LOG_LEVEL": "debug", "LOG_FORMAT": "JSON"})
+    assert (chosen.log_level, chosen.log_format) == ("DEBUG", "json")
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_environment({**base, "LOG_LEVEL": "loud", "LOG_FORMAT": "xml"})
+    assert "LOG_LEVEL is malformed: 'LOUD'" in str(refused.value)
+    assert "LOG_FORMAT is malformed: 'xml'" in str(refused.value)
