@@ -15,11 +15,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics
+from bot.slack_web import ObservingHandler
 from commands import health
 from commands.context import ServiceContext
 
 log = logging.getLogger(__name__)
 OK = "ok"
+PROBE_TIMEOUT_SECONDS = 2
 
 
 class SchedulerLike(Protocol):
@@ -30,7 +32,13 @@ class SchedulerLike(Protocol):
 class Health:
     def __init__(self, ctx: ServiceContext, client: WebClient) -> None:
         self.ctx = ctx
-        self.client = client
+        # A probe answers in a second or two: one try, a short timeout, no retry back-off.
+        self.client = WebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=PROBE_TIMEOUT_SECONDS,
+            retry_handlers=[ObservingHandler()],
+        )
         self.registry = metrics.registry_for(ctx)
         self.scheduler: SchedulerLike | None = None
         self._slack_accepted = False

@@ -121,6 +121,15 @@ def finish(request: Request) -> None:
 
 def of_slack(body: dict[str, Any]) -> Request:
     """Who asked what, read from a slash command, block_actions, view_submission or event body."""
+    try:
+        return _read(body)
+    except Exception:
+        # A payload shaped unlike any known one is still handled; only its line says less.
+        log.debug("could not read who asked what", exc_info=True)
+        return Request(kind="unknown", name="")
+
+
+def _read(body: dict[str, Any]) -> Request:
     user = body.get("user")
     team = body.get("team")
     container = body.get("container") or {}

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from bot import ids
+from bot import ids, observe
 from bot.logs import REDACTED, configure_logging
 from bot.settings import Settings, SettingsError
 from commands import applications, queries
@@ -375,3 +375,24 @@ def test_log_settings_are_read_and_checked() -> None:
         Settings.from_environment({**base, "LOG_LEVEL": "loud", "LOG_FORMAT": "xml"})
     assert "LOG_LEVEL is malformed: 'LOUD'" in str(refused.value)
     assert "LOG_FORMAT is malformed: 'xml'" in str(refused.value)
+
+
+def test_a_payload_of_unknown_shape_still_gets_a_request_id() -> None:
+    odd = observe.of_slack({"type": "block_actions", "user": {"id": "U0ANA"}, "actions": "?"})
+    assert (odd.kind, odd.name) == ("unknown", "")
+    assert odd.id
+    click = observe.of_slack(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0ANA"},
+            "team": {"id": "T0HOTFIX"},
+            "container": {"channel_id": "C0INCIDENT"},
+            "actions": [{"action_id": "hotfix_merged:3", "value": "hf7|qa|Checkout"}],
+        }
+    )
+    assert (click.kind, click.name, click.hotfix, click.channel) == (
+        "action",
+        "hotfix_merged",
+        "HF-7",
+        "C0INCIDENT",
+    )
