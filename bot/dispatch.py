@@ -52,39 +52,50 @@ class Dispatcher:
         ) -> None:
             request = observe.of_slack(body)
             with observe.working_for(request):
-                acked = threading.Event()
-                answer: Callable[..., Any] = ack
+                handle(request, ack, body, payload, client, context, respond)
+
+        def handle(
+            request: observe.Request,
+            ack: Ack,
+            body: dict[str, Any],
+            payload: dict[str, Any],
+            client: WebClient,
+            context: dict[str, Any],
+            respond: Callable[..., Any] | None,
+        ) -> None:
+            acked = threading.Event()
+            answer: Callable[..., Any] = ack
+            if ack_first:
+                ack()
+                observe.acked(request)
+                acked.set()
+                answer = _nothing_left_to_send
+
+            def ack_and_release(*args: Any, **kwargs: Any) -> None:
+                answer(*args, **kwargs)
+                observe.acked(request)
+                acked.set()
+
+            def work() -> None:
                 if ack_first:
-                    ack()
-                    observe.acked(request)
+                    # Let the request's thread send the ack before this work takes the GIL.
+                    time.sleep(HEAD_START_SECONDS)
+                try:
+                    listener(ack_and_release, body, payload, client, respond)  # type: ignore[arg-type]
+                except Exception as error:
+                    request.outcome = _outcome_of(error)
+                    if not acked.is_set():
+                        ack_and_release()
+                    handle_error(error, body, client, context, respond)
+                finally:
                     acked.set()
-                    answer = _nothing_left_to_send
+                    observe.finish(request)
 
-                def ack_and_release(*args: Any, **kwargs: Any) -> None:
-                    answer(*args, **kwargs)
-                    observe.acked(request)
-                    acked.set()
-
-                def work() -> None:
-                    if ack_first:
-                        # Let the request's thread send the ack before this work takes the GIL.
-                        time.sleep(HEAD_START_SECONDS)
-                    try:
-                        listener(ack_and_release, body, payload, client, respond)  # type: ignore[arg-type]
-                    except Exception as error:
-                        request.outcome = _outcome_of(error)
-                        if not acked.is_set():
-                            ack_and_release()
-                        handle_error(error, body, client, context, respond)
-                    finally:
-                        acked.set()
-                        observe.finish(request)
-
-                # The work carries the request (its id) to the pool thread, for its log lines.
-                pool.submit(contextvars.copy_context().run, work)
-                if not acked.wait(ACK_DEADLINE_SECONDS):
-                    ack()  # the listener is slow to answer: Slack still gets its 200 in time
-                    observe.acked(request)
+            # The work carries the request (its id) to the pool thread, for its log lines.
+            pool.submit(contextvars.copy_context().run, work)
+            if not acked.wait(ACK_DEADLINE_SECONDS):
+                ack()  # the listener is slow to answer: Slack still gets its 200 in time
+                observe.acked(request)
 
         run.__name__ = getattr(listener, "__name__", "listener")
         return run

@@ -83,30 +83,37 @@ def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[Deploymen
                 refused = error.message
             except DeployerUnavailable as error:
                 problem = error.message
-            outcome = (
-                (progress.status if progress else "no news")
-                if refused is None and problem is None
-                else f"refused: {refused}"
-                if refused is not None
-                else f"unavailable: {problem}"
-            )
-            # A poll every few seconds is routine; a start, or anything going wrong, is not.
-            routine = operation == "poll" and refused is None and problem is None
-            log.log(
-                logging.DEBUG if routine else logging.INFO,
-                "deployer %s %s %s -> %s (%.0f ms)",
-                claimed.deployer.kind,
-                operation,
-                claimed.request.hotfix_ref,
-                outcome,
-                (time.perf_counter() - started) * 1000,
-            )
+            _log_call(claimed, operation, progress, refused or problem, started)
         if refused is not None:
             progress = Progress(port.FAILED, info=refused)
         item = _record(ctx, claimed.deployment_id, progress, problem, worker=worker)
         if item is not None:
             news.append(item)
     return news
+
+
+def _log_call(
+    claimed: _Claimed,
+    operation: str,
+    progress: Progress | None,
+    trouble: str | None,
+    started: float,
+) -> None:
+    """One line per deployer call; a poll every few seconds that went fine is DEBUG."""
+    if trouble is not None:
+        outcome = trouble
+    else:
+        outcome = progress.status if progress is not None else "no news"
+    assert claimed.deployer is not None
+    log.log(
+        logging.DEBUG if operation == "poll" and trouble is None else logging.INFO,
+        "deployer %s %s %s -> %s (%.0f ms)",
+        claimed.deployer.kind,
+        operation,
+        claimed.request.hotfix_ref,
+        outcome,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _claim(ctx: ServiceContext, worker: str, limit: int) -> list[_Claimed]:
