@@ -100,8 +100,6 @@ def acked(request: Request) -> None:
 def finish(request: Request) -> None:
     """The one line per handled request, and its metrics."""
     elapsed = time.perf_counter() - request.started
-    metrics.REQUESTS.labels(request.kind, request.outcome).inc()
-    metrics.FOLLOW_UP_SECONDS.labels(request.kind).observe(elapsed)
     ms = round(elapsed * 1000, 1)
     level = logging.ERROR if request.outcome == ERROR else logging.INFO
     log.log(
@@ -117,6 +115,9 @@ def finish(request: Request) -> None:
         ms,
         extra={"request": {**request.fields(), "ms": ms}},
     )
+    # Counted after the line is written: whoever sees the count can also read the line.
+    metrics.REQUESTS.labels(request.kind, request.outcome).inc()
+    metrics.FOLLOW_UP_SECONDS.labels(request.kind).observe(elapsed)
 
 
 def of_slack(body: dict[str, Any]) -> Request:

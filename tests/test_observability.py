@@ -61,6 +61,12 @@ def handled(lines: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     ]
 
 
+def counted(stream: io.StringIO) -> tuple[int, int]:
+    """How many commands and clicks have their line yet."""
+    lines = parsed_lines(stream)
+    return len(handled(lines, "command")), len(handled(lines, "action"))
+
+
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -76,7 +82,7 @@ def test_json_logs_carry_one_request_id_from_the_ack_to_the_follow_up(
         bot.wait_living("HF-1")
         bot.click(ANA, ids.DEPLOY)
         bot.wait_until(lambda: ids.APPROVE in bot.buttons(), "approve button")
-        wait_for(lambda: len(handled(parsed_lines(json_logs), "action")) == 1, "the click's line")
+        wait_for(lambda: counted(json_logs) == (1, 1), "the command's and the click's lines")
     lines = parsed_lines(json_logs)
 
     (command,) = handled(lines, "command")
@@ -241,11 +247,16 @@ def test_slack_retries_are_counted_by_method(ctx: ServiceContext) -> None:
         bot.slack.fail_next("chat.postMessage", status=429, retry_after=0)
         bot.command(ANA, "open eCommerce Checkout Payment fails")
         bot.wait_living("HF-1")
-        after = scrape(bot.stack.server.url)
-    method = {"method": "chat.postMessage"}
-    assert value(after, "hotfix_bot_slack_api_retries_total", **method) == (
-        value(before, "hotfix_bot_slack_api_retries_total", **method) + 1
-    )
+        method = {"method": "chat.postMessage"}
+        retries = value(before, "hotfix_bot_slack_api_retries_total", **method)
+        url = bot.stack.server.url
+        # The stand-in shows the message a moment before the client reads its answer.
+        wait_for(
+            lambda: value(scrape(url), "hotfix_bot_slack_api_retries_total", **method) > retries,
+            "the retry counted",
+        )
+        after = scrape(url)
+    assert value(after, "hotfix_bot_slack_api_retries_total", **method) == retries + 1
     limited = {**method, "status": "http_429"}
     assert value(after, "hotfix_bot_slack_api_calls_total", **limited) == (
         value(before, "hotfix_bot_slack_api_calls_total", **limited) + 1
@@ -326,7 +337,7 @@ def test_a_full_flow_is_one_request_line_each(ctx: ServiceContext, json_logs: io
     """Open, Tag & Deploy, approve: three requests, three lines, each with its own id."""
     with running(ctx) as bot:
         flow(bot)
-        wait_for(lambda: len(handled(parsed_lines(json_logs), "action")) == 2, "two clicks")
+        wait_for(lambda: counted(json_logs) == (1, 2), "the lines of a command and two clicks")
     lines = parsed_lines(json_logs)
     requests = handled(lines, "command") + handled(lines, "action")
     assert [r["name"] for r in requests] == ["open", ids.DEPLOY, ids.APPROVE]
