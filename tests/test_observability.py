@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from bot import ids, observe
 from bot.logs import REDACTED, configure_logging
+from bot.pacing import ChannelPacer
 from bot.settings import Settings, SettingsError
-from commands import applications, queries
+from commands import applications, hotfixes, queries
+from commands.actors import Actor
 from commands.context import ServiceContext
 from standin.slack_client import static_select, text_input
 from standin.stack import LocalSlackStack
@@ -407,3 +410,30 @@ def test_a_payload_of_unknown_shape_still_gets_a_request_id() -> None:
         "HF-7",
         "C0INCIDENT",
     )
+
+
+def test_reminders_are_counted_sent_failed_and_escalated(
+    ctx: ServiceContext, clock: MovableClock
+) -> None:
+    def counted(result: str) -> float:
+        return REGISTRY.get_sample_value("hotfix_bot_reminders_total", {"result": result}) or 0.0
+
+    before = {result: counted(result) for result in ("sent", "failed", "escalated")}
+    with LocalSlackStack(ctx) as stack:
+        assert stack.services is not None
+        sweeper = stack.services.sweeper
+        sweeper.pacer = ChannelPacer(0.0)
+        hotfixes.open_hotfix(ctx, Actor(ANA), "eCommerce", ["Checkout"], "Payment fails")
+        clock.advance(minutes=30)
+        stack.slack.fail_next("chat.postMessage", error="channel_not_found")
+        reports = [sweeper.sweep()]
+        while not reports[-1].escalated and len(reports) < 5:
+            clock.advance(minutes=30)
+            reports.append(sweeper.sweep())
+    assert (len(reports[0].nudged), len(reports[0].failed)) == (1, 1)
+    assert reports[-1].escalated == ["HF-1"]
+    sent = sum(len(report.nudged) for report in reports)
+    assert sent >= 3
+    assert counted("sent") == before["sent"] + sent
+    assert counted("failed") == before["failed"] + 1
+    assert counted("escalated") == before["escalated"] + 1
