@@ -13,6 +13,8 @@ from bot import listeners
 from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
 from bot.errors import handle_error
+from bot.health import Health
+from bot.metrics import count_deployment
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
 from bot.services import BotServices
@@ -35,6 +37,7 @@ def build_app(
     ctx.reminders = settings.reminders
     ctx.deployer_secrets = settings.deployer_secrets
     ctx.deploy_stuck_after = settings.deploy_stuck_after
+    ctx.on_deployment_status = count_deployment
     publisher = Publisher(ctx, client)
     services = BotServices(
         ctx=ctx,
@@ -43,6 +46,7 @@ def build_app(
         sweeper=Sweeper(ctx, client),
         follower=DeploymentFollower(ctx, publisher),
         dispatch=Dispatcher(),
+        health=Health(ctx, client),
     )
     app.middleware(_mark_retries)
     app.error(handle_error)

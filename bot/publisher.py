@@ -13,6 +13,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import observe
 from bot.views import hotfix_message, thread_line
 from commands import hotfixes, queries
 from commands.context import ServiceContext
@@ -35,6 +36,7 @@ class Publisher:
     ) -> HotfixSnapshot:
         """Post or update the living message(s) of a hotfix; add the event to the thread(s)."""
         hotfix = queries.hotfix_status(self.ctx, hotfix_ref)  # the latest, not the caller's copy
+        observe.note_hotfix(hotfix.ref)
         known = {message.channel: message for message in hotfix.messages}
         channels = list(known)
         for channel in (origin_channel, hotfix.home_channel):

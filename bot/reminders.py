@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -15,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import views
+from bot import metrics, observe, views
 from bot.pacing import ChannelPacer
 from commands import reminders
 from commands.context import ServiceContext
@@ -121,6 +121,11 @@ class Sweeper:
             failed=failed,
             escalated=escalated,
         )
+        metrics.REMINDERS.labels("sent").inc(len(sent))
+        metrics.REMINDERS.labels("failed").inc(len(failed))
+        metrics.REMINDERS.labels("deferred").inc(len(plan.later))
+        if escalated:
+            metrics.REMINDERS.labels("escalated").inc()
         report.nudged += [(hotfix.ref, user) for user in sent]
         report.deferred += [(hotfix.ref, user) for user in plan.later]
         report.failed += [(hotfix.ref, user) for user in failed]
@@ -187,7 +192,7 @@ def start_scheduler(
     scheduler = BackgroundScheduler(timezone=UTC)
     if follower is not None:
         scheduler.add_job(
-            follower.follow_safely,
+            as_job("deployment-follow", follower.follow_safely),
             "interval",
             seconds=follow_every_seconds,
             id="deployment-follow",
@@ -196,7 +201,7 @@ def start_scheduler(
             next_run_time=datetime.now(UTC),
         )
         scheduler.add_job(
-            follower.watch_safely,
+            as_job("regression-watch", follower.watch_safely),
             "interval",
             seconds=every_seconds,
             id="regression-watch",
@@ -204,7 +209,7 @@ def start_scheduler(
             coalesce=True,
         )
     scheduler.add_job(
-        sweeper.sweep_safely,
+        as_job("reminder-sweep", sweeper.sweep_safely),
         "interval",
         seconds=every_seconds,
         id="reminder-sweep",
@@ -214,3 +219,14 @@ def start_scheduler(
     )
     scheduler.start()
     return scheduler
+
+
+def as_job(name: str, run: Callable[[], None]) -> Callable[[], None]:
+    """Each run gets its own request id, so its Slack and deployer calls can be followed."""
+
+    def job() -> None:
+        with observe.job(name):
+            run()
+
+    job.__name__ = job.__qualname__ = name  # APScheduler's log lines name the job by it
+    return job

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
+from bot.health import Health
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
 from commands.actors import Actor
@@ -20,6 +21,7 @@ class BotServices:
     sweeper: Sweeper
     follower: DeploymentFollower
     dispatch: Dispatcher
+    health: Health
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_admin=user_id in self.admins)

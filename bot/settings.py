@@ -14,6 +14,8 @@ from commands.errors import InvalidInput
 from commands.reminder_rules import ReminderPolicy
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(Exception):
@@ -63,6 +65,8 @@ class Settings:
     deploy_poll_seconds: float = 5.0
     deploy_stuck_after: timedelta = timedelta(minutes=15)
     database_wait: float = 30.0
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @classmethod
     def from_environment(
@@ -162,6 +166,12 @@ class Settings:
                 raise InvalidInput(f"'{wait_text}' is more than an hour")
         except InvalidInput as error:
             errors.append(f"DATABASE_WAIT is malformed: {error.message} (seconds, like 30)")
+        log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            errors.append(f"LOG_LEVEL is malformed: '{log_level}' (one of {', '.join(LOG_LEVELS)})")
+        log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            errors.append(f"LOG_FORMAT is malformed: '{log_format}' (text or json)")
         if errors:
             raise SettingsError(errors)
         return cls(
@@ -184,4 +194,6 @@ class Settings:
             deploy_poll_seconds=deploy_poll_seconds,
             deploy_stuck_after=stuck_after,
             database_wait=database_wait,
+            log_level=log_level,
+            log_format=log_format,
         )

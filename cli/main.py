@@ -386,17 +386,17 @@ _add_subcommands(main)
     "--socket-mode", is_flag=True, help="Connect over Socket Mode (needs SLACK_APP_TOKEN)."
 )
 def serve(socket_mode: bool) -> None:
-    """Serve the Slack app: HTTP on PORT at /slack/events (and /healthz), or Socket Mode."""
-    import logging
-
+    """Serve the Slack app: HTTP on PORT at /slack/events, or Socket Mode; both serve /healthz,
+    /readyz and /metrics on PORT."""
     from bot.app import build_app
+    from bot.logs import configure_logging, secrets_of
     from bot.reminders import start_scheduler
-    from bot.server import serve_http, wsgi_app
+    from bot.server import serve_http, start_probes, wsgi_app
     from bot.startup import check_slack_token
     from commands.deployers.registry import missing_secrets
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(None, slack=True, socket_mode=socket_mode)
+    configure_logging(settings.log_level, settings.log_format, secrets_of(settings))
     _say_database(settings.database_url)
     with _context(settings.database_url, settings) as ctx:
         missing = missing_secrets(
@@ -413,14 +413,16 @@ def serve(socket_mode: bool) -> None:
             services.follower,
             settings.deploy_poll_seconds,
         )
+        services.health.watch_scheduler(scheduler)
         try:
             if socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+                start_probes(services.health, settings.host, settings.port)
                 SocketModeHandler(app, settings.app_token).start()
             else:
                 serve_http(
-                    wsgi_app(app, ctx, services.publisher),
+                    wsgi_app(app, ctx, services.publisher, services.health),
                     settings.host,
                     settings.port,
                     settings.http_threads,

@@ -11,10 +11,16 @@ from commands.reminder_rules import ReminderPolicy
 from storage.repository import Database
 
 Clock = Callable[[], datetime]
+# Told (deployer kind, status) when a deployment reaches a new status; the bot counts these.
+DeploymentObserver = Callable[[str, str], None]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def ignore_deployment_status(deployer: str, status: str) -> None:
+    """The CLI and tests that do not count deployments."""
 
 
 @dataclass
@@ -24,6 +30,7 @@ class ServiceContext:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
     deploy_stuck_after: timedelta = timedelta(minutes=15)
+    on_deployment_status: DeploymentObserver = field(default=ignore_deployment_status)
 
     def now(self) -> datetime:
         return self.clock()

@@ -7,6 +7,8 @@ is recorded in one, under the hotfix's row lock.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +43,8 @@ POLL_WAITING_EVERY = timedelta(seconds=15)  # needs a person, or results come by
 MAX_BACKOFF = timedelta(minutes=5)
 SYSTEM = "deployer"  # the actor of events the deployment system caused
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class DeploymentNews:
@@ -68,6 +72,8 @@ def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[Deploymen
         problem = claimed.problem
         refused: str | None = None
         if claimed.deployer is not None:
+            operation = "start" if claimed.external_key is None else "poll"
+            started = time.perf_counter()
             try:
                 if claimed.external_key is None:
                     progress = claimed.deployer.start(claimed.request)
@@ -77,12 +83,37 @@ def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[Deploymen
                 refused = error.message
             except DeployerUnavailable as error:
                 problem = error.message
+            _log_call(claimed, operation, progress, refused or problem, started)
         if refused is not None:
             progress = Progress(port.FAILED, info=refused)
         item = _record(ctx, claimed.deployment_id, progress, problem, worker=worker)
         if item is not None:
             news.append(item)
     return news
+
+
+def _log_call(
+    claimed: _Claimed,
+    operation: str,
+    progress: Progress | None,
+    trouble: str | None,
+    started: float,
+) -> None:
+    """One line per deployer call; a poll every few seconds that went fine is DEBUG."""
+    if trouble is not None:
+        outcome = trouble
+    else:
+        outcome = progress.status if progress is not None else "no news"
+    assert claimed.deployer is not None
+    log.log(
+        logging.DEBUG if operation == "poll" and trouble is None else logging.INFO,
+        "deployer %s %s %s -> %s (%.0f ms)",
+        claimed.deployer.kind,
+        operation,
+        claimed.request.hotfix_ref,
+        outcome,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _claim(ctx: ServiceContext, worker: str, limit: int) -> list[_Claimed]:
@@ -149,6 +180,7 @@ def _record(
         new_lines: tuple[str, ...] = ()
         event: EventLine | None = None
         changed = False
+        reached: str | None = None
         if progress is not None:
             row.attempts = 0
             if progress.external_key:
@@ -167,6 +199,8 @@ def _record(
             row.last_log = progress.log[-1] if progress.log else row.last_log
             previous = row.status
             row.status = progress.status
+            if row.status != previous:
+                reached = row.status
             row.info = progress.info or row.info
             event = _conclude(ctx, repository, hotfix, row, previous, now)
         elif problem is not None:
@@ -184,6 +218,9 @@ def _record(
             repository.add(hotfix)
         repository.flush()
         snapshot = hotfix_snapshots(repository, [hotfix])[0]
+        deployer_kind = row.deployer
+    if reached is not None:
+        ctx.on_deployment_status(deployer_kind, reached)
     if event is None and not new_lines:
         return None
     return DeploymentNews(snapshot, new_lines, event)
@@ -294,7 +331,9 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
             else:
                 deployer.abort(external_key)
         except (DeployRefused, DeployerUnavailable) as error:
+            log.warning("deployer %s %s %s failed: %s", app.deployer, command, ref, error.message)
             raise Refused(f"could not {command} {ref}'s deployment: {error.message}") from error
+        log.info("deployer %s %s %s -> done", app.deployer, command, ref)
     return _record_steering(ctx, actor, deployment_id, command)
 
 
@@ -321,7 +360,9 @@ def _record_steering(
             row.finished_at = now
             repository.add(row)
             event = _back_to_open(ctx, repository, hotfix, row, app, now)
+            reached: str | None = port.ABORTED
         else:
+            reached = port.RUNNING if command == "continue" else None
             if command == "continue":
                 row.status = port.RUNNING
             repository.add(row)
@@ -330,6 +371,9 @@ def _record_steering(
             event = record_change(repository, hotfix, actor, kind, details, now).event
         repository.flush()
         snapshot = hotfix_snapshots(repository, [hotfix])[0]
+        deployer_kind = row.deployer
+    if reached is not None:
+        ctx.on_deployment_status(deployer_kind, reached)
     return DeploymentNews(snapshot, (), event)
 
 

@@ -19,8 +19,8 @@ fi
 
 common=(--quiet --universal --python-version 3.11 --generate-hashes
         --custom-compile-command scripts/lock.sh
-        --index-url https://pypi.org/simple "$@")
-# uv reads neither pip's config nor its local wheel folders: resolve against the public index
+        "$@")
+# uv reads neither pip's config nor its local wheel folders: resolve against its default index
 # only, so the hashes are those of the published files every machine downloads.
 export UV_NO_CONFIG=1
 

@@ -65,7 +65,8 @@ class LocalSlackStack:
         )
         self.app, self.services = build_app(settings, self.ctx)
         self.server = start_http(
-            wsgi_app(self.app, self.ctx, self.services.publisher), threads=self.http_threads
+            wsgi_app(self.app, self.ctx, self.services.publisher, self.services.health),
+            threads=self.http_threads,
         )
         if self.sweep_seconds is not None:
             self.scheduler = start_scheduler(
@@ -74,6 +75,7 @@ class LocalSlackStack:
                 self.services.follower,
                 self.sweep_seconds,
             )
+            self.services.health.watch_scheduler(self.scheduler)
         self.driver = SlackDriver(
             f"{self.server.url}/slack/events", self.signing_secret, web_api=self.slack
         )

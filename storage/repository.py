@@ -261,6 +261,15 @@ class Repository:
         )
         return int(self.session.exec(query).one())
 
+    def red_hotfixes_by_severity(self) -> list[tuple[str, int, datetime]]:
+        """(severity, how many, when the oldest was opened) of the unsolved hotfixes."""
+        query = (
+            select(Hotfix.severity, func.count(), func.min(Hotfix.opened_at))
+            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
+            .group_by(col(Hotfix.severity))
+        )
+        return [(str(s), int(n), oldest) for s, n, oldest in self.session.exec(query)]
+
     def active_hotfix_refs(self) -> list[tuple[int, int]]:
         """(hotfix id, application id) of every unsolved hotfix, the oldest first."""
         query = (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot import ids
 from bot.deployments import warn_regressions
@@ -245,3 +247,19 @@ def test_regression_watch_warns_about_a_plan_from_an_environment_without_the_fix
     dms = [c for c in bot.slack.calls("chat.postMessage") if c.params["channel"].startswith("D")]
     assert len(dms) == 2  # both owners
     assert warn_regressions(ctx, publisher) == [], "each plan is warned about once"
+
+
+def test_deployments_are_counted_and_logged_by_deployer_and_status(
+    bot: Bot, ctx: ServiceContext, clock: MovableClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def counted(status: str) -> float:
+        labels = {"deployer": "lifetime", "status": status}
+        return REGISTRY.get_sample_value("hotfix_bot_deployments_total", labels) or 0.0
+
+    finished_before = counted("finished_successful")
+    caplog.set_level(logging.INFO, logger="commands.deployments")
+    deploying(bot, ctx)
+    follow_until(bot, clock, lambda: state(ctx) is HotfixState.PROPAGATING)
+    assert counted("finished_successful") == finished_before + 1
+    started = [r.getMessage() for r in caplog.records if r.name == "commands.deployments"]
+    assert any(m.startswith("deployer lifetime start HF-1 -> ") for m in started), started

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack
 
+from bot import observe
 from bot.ids import ModalContext
 from bot.services import BotServices
 from commands.errors import DomainError
@@ -59,6 +60,7 @@ def apply_or_show_error(
     try:
         outcome = change()
     except DomainError as error:
+        observe.note_outcome(observe.REFUSED)
         field = block_id if isinstance(block_id, str) else block_id(error)
         ack(response_action="errors", errors={field: error.message[:2000]})
         return
