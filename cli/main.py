@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 import traceback
@@ -397,7 +398,10 @@ def serve(socket_mode: bool) -> None:
 
     settings = _settings(None, slack=True, socket_mode=socket_mode)
     configure_logging(settings.log_level, settings.log_format, secrets_of(settings))
-    _say_database(settings.database_url)
+    # A log line, not a bare echo, so LOG_FORMAT=json keeps every line of serve's output JSON.
+    logging.getLogger("hotfix-bot").info(
+        "database: %s", shown_url(database_url(settings.database_url))
+    )
     with _context(settings.database_url, settings) as ctx:
         missing = missing_secrets(
             application_commands.deployer_kinds(ctx), settings.deployer_secrets
