@@ -24,6 +24,7 @@ class ServiceContext:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
     deploy_stuck_after: timedelta = timedelta(minutes=15)
+    deploy_poll_every: timedelta = timedelta(seconds=5)  # DEPLOY_POLL_SECONDS
 
     def now(self) -> datetime:
         return self.clock()
