@@ -729,7 +729,7 @@ def _plain_text(response: requests.Response) -> Any:
     text = response.text.strip()
     if not text:
         return None
-    if text[0] in "\"{[":
+    if text[0] in '"{[':
         try:
             return json.loads(text)
         except ValueError:
