@@ -299,7 +299,14 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
             else:
                 deployer.abort(external_key)
         except (DeployRefused, DeployerUnavailable) as error:
-            raise Refused(f"could not {command} {ref}'s deployment: {error.message}") from error
+            hint = (
+                " If it will not end there, an approver can mark the deploy failed."
+                if command == "abort"
+                else ""
+            )
+            raise Refused(
+                f"could not {command} {ref}'s deployment: {error.message}{hint}"
+            ) from error
     return _record_steering(ctx, actor, deployment_id, command)
 
 

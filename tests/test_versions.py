@@ -102,7 +102,7 @@ def test_written_versions_show_as_written(text: str) -> None:
 @given(written, written)
 def test_equality_ignores_a_missing_zero_and_agrees_with_ordering(a: str, b: str) -> None:
     va, vb = Version.parse(a), Version.parse(b)
-    padded = [tuple(int(n) for n in (t.split(".") + ["0"])[:3]) for t in (a, b)]
+    padded = [tuple(int(n) for n in [*t.split("."), "0"][:3]) for t in (a, b)]
     assert (va == vb) == (padded[0] == padded[1])
     assert (va < vb) == (padded[0] < padded[1])
     if va == vb:

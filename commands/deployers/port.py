@@ -13,11 +13,12 @@ from typing import Protocol
 # Deployment statuses, LifeTime's words; webhook results are mapped onto them. LifeTime's
 # DeploymentStatus values (swagger `lifetime-api.json` in OutSystems/docs-product, definition
 # DeploymentMessageListTextTextRecord): saved, running, needs_user_intervention, aborted,
-# finished_successful, finished_with_warnings, finished_with_errors, force_finished.
+# finished_successful, finished_with_warnings, finished_with_errors, force_finished, aborting.
 # Any other word a deployment system answers is kept and shown verbatim, never a crash.
 STARTING = "starting"
 SAVED = "saved"
 RUNNING = "running"
+ABORTING = "aborting"  # LifeTime is aborting it: not over yet
 NEEDS_USER_INTERVENTION = "needs_user_intervention"
 FINISHED_SUCCESSFUL = "finished_successful"
 FINISHED_WITH_WARNINGS = "finished_with_warnings"
@@ -32,7 +33,7 @@ TERMINAL = frozenset(
 )
 # The statuses the bot knows how to follow; any other (force_finished left unresolved, a word
 # from a newer LifeTime) leaves the hotfix deploying with Mark deploy failed… offered.
-KNOWN = TERMINAL | {STARTING, SAVED, RUNNING, NEEDS_USER_INTERVENTION}
+KNOWN = TERMINAL | {STARTING, SAVED, RUNNING, ABORTING, NEEDS_USER_INTERVENTION}
 
 
 class DeployRefused(Exception):
