@@ -289,6 +289,11 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
         app = repository.application(hotfix.application_id)
         deployment_id, external_key = _id(row), row.external_key
         status = row.status
+        being_started = row.claimed_until is not None and row.claimed_until > ctx.now()
+    if command == "abort" and external_key is None and being_started:
+        # The follower is handing it to the deployment system right now: aborting only here
+        # would leave a deployment running there that nobody follows.
+        raise Refused(f"{ref}'s deployment is being started right now: abort it in a moment.")
     if command == "continue" and status != port.NEEDS_USER_INTERVENTION:
         raise Refused(f"{ref}'s deployment does not wait for anyone: it is {status}.")
     if command in ("continue", "abort") and external_key:

@@ -394,7 +394,7 @@ def state_actions(hotfix: HotfixSnapshot) -> ActionsBlock | None:
             )
         if hotfix.deployment.unrecognised:
             return ActionsBlock(elements=[abort, mark_failed])
-        return None
+        return ActionsBlock(elements=[abort])  # every deploying state has a way to an end
     if hotfix.ready_to_solve:
         return ActionsBlock(
             elements=[

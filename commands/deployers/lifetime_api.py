@@ -65,7 +65,7 @@ TERMINAL_STATUSES = SUCCESSFUL_STATUSES | {FINISHED_WITH_ERRORS, ABORTED, FORCE_
 # Where the base URL really lives: each application's catalog entry (there is no URL setting).
 URL_SETTING = "the catalog's `deployer.url` of the application"
 VERSION_READY_TIMEOUT_SECONDS = 30.0
-VERSION_READY_INTERVAL_SECONDS = 1.0
+VERSION_READY_INTERVAL_SECONDS = 0.5
 
 
 # ---------------------------------------------------------------------------------- errors
