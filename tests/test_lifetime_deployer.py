@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -522,3 +523,25 @@ def test_every_deploying_state_reaches_an_end_by_a_button(
     assert {ids.RETRY_DEPLOYMENT, ids.ABORT_DEPLOYMENT} <= bot.buttons()
     assert _mark_failed(bot, LEE, "LifeTime is down for the day") == {}
     bot.wait_until(lambda: state(ctx) is HotfixState.OPEN, "an end when stuck")
+
+
+def test_the_follow_honours_deploy_poll_seconds(
+    ctx: ServiceContext, clock: MovableClock, lifetime: FakeLifeTime
+) -> None:
+    _catalog(ctx, lifetime, "{prod: 3.2.0, preprod: 3.2.0, qa: 3.2.0, dev: 3.3.0+}")
+    ctx.deploy_poll_every = timedelta(seconds=30)  # DEPLOY_POLL_SECONDS=30
+    with LocalSlackStack(ctx) as stack:
+        bot = Bot(stack)
+        assert stack.services is not None
+        deploying(bot, ctx)
+        stack.services.follower.follow()  # started
+
+        def status_reads() -> int:
+            return sum(1 for m, p in lifetime.calls if m == "GET" and p.endswith("/status/"))
+
+        clock.advance(seconds=6)
+        stack.services.follower.follow()
+        assert status_reads() == 0, "not due before DEPLOY_POLL_SECONDS"
+        clock.advance(seconds=25)
+        stack.services.follower.follow()
+        assert status_reads() == 1
