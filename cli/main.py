@@ -237,6 +237,22 @@ def reject(
         _show(hotfixes.reject_deploy(ctx, _actor(user), hotfix, " ".join(reason)))
 
 
+@main.command("deploy-failed")
+@click.argument("hotfix")
+@click.argument("reason", nargs=-1, required=True)
+@database_option
+@actor_option
+@_fail_on_domain_errors
+def deploy_failed(
+    hotfix: str, reason: tuple[str, ...], database_url: str | None, user: str | None
+) -> None:
+    """Mark a deployment that will not end as failed: the hotfix goes back to open."""
+    from commands import deployments
+
+    with _context(database_url) as ctx:
+        _show(deployments.mark_deploy_failed(ctx, _actor(user), hotfix, " ".join(reason)))
+
+
 @main.command()
 @click.argument("hotfix")
 @click.argument("environment")

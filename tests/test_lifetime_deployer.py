@@ -545,3 +545,28 @@ def test_the_follow_honours_deploy_poll_seconds(
         clock.advance(seconds=25)
         stack.services.follower.follow()
         assert status_reads() == 1
+
+
+def test_the_cli_marks_a_deploy_failed(
+    ctx: ServiceContext, database_url: str, lifetime: FakeLifeTime
+) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from commands import hotfixes
+    from commands.actors import Actor
+
+    _catalog(ctx, lifetime, "{prod: 3.2.0, preprod: 3.2.0, qa: 3.2.0, dev: 3.3.0+}")
+    hotfixes.open_hotfix(ctx, Actor(ANA), "Shop", ["Cart"], "Totals are wrong")
+    hotfixes.request_deploy(ctx, Actor(ANA), "HF-1")
+    hotfixes.approve_deploy(ctx, Actor(LEE), "HF-1")
+    assert state(ctx) is HotfixState.DEPLOYING
+    runner = CliRunner()
+    args = ["deploy-failed", "HF-1", "--database-url", database_url]
+    empty = runner.invoke(main, args)
+    assert empty.exit_code != 0
+    done = runner.invoke(main, [*args, "LifeTime", "lost", "it", "--as", LEE])
+    assert done.exit_code == 0, done.output
+    assert state(ctx) is HotfixState.OPEN
+    again = runner.invoke(main, [*args, "twice", "--as", LEE])
+    assert again.exit_code != 0 and "no deployment running" in again.output
