@@ -73,7 +73,12 @@ def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[Deploymen
                 else:
                     progress = claimed.deployer.poll(claimed.external_key)
             except DeployRefused as error:
-                refused = error.message
+                if claimed.external_key is None:
+                    refused = error.message  # it could not be started: final
+                else:
+                    # A started deployment is not over because one read was refused: keep
+                    # following (it shows as stuck, and Mark deploy failed… ends it).
+                    problem = error.message
             except DeployerUnavailable as error:
                 problem = error.message
         if refused is not None:

@@ -474,7 +474,7 @@ def test_a_slow_new_version_is_waited_for_within_a_bound(
     lifetime.slow_new_versions(3)
     key = client.create_version(source.key, app.key, "1.7.1", "fix", running.module_version_keys)
     with pytest.raises(LifeTimeUnavailable, match="still processing the new version"):
-        client.wait_until_usable(app.key, key, timeout=0.05, interval=0.01)
+        client.wait_until_usable(app.key, key, timeout=0.0, interval=0.01)
     client.wait_until_usable(app.key, key, timeout=2.0, interval=0.01)
     assert client._version_number(app.key, key) == "1.7.1"
 

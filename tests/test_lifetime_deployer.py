@@ -570,3 +570,16 @@ def test_the_cli_marks_a_deploy_failed(
     assert state(ctx) is HotfixState.OPEN
     again = runner.invoke(main, [*args, "twice", "--as", LEE])
     assert again.exit_code != 0 and "no deployment running" in again.output
+
+
+def test_a_refused_status_read_does_not_end_a_started_deployment(
+    bot: Bot, ctx: ServiceContext, clock: MovableClock, lifetime: FakeLifeTime
+) -> None:
+    deploying(bot, ctx)
+    assert bot.stack.services is not None
+    bot.stack.services.follower.follow()  # started
+    lifetime.fail_next("GET", "/deployments/", 403, times=1)
+    clock.advance(seconds=6)
+    bot.stack.services.follower.follow()
+    assert state(ctx) is HotfixState.DEPLOYING, "LifeTime may still be deploying it"
+    follow_until(bot, clock, lambda: state(ctx) is HotfixState.PROPAGATING, passes=20)
