@@ -267,6 +267,7 @@ class FakeLifeTime(LoopbackServer):
         self._next_conflicts: list[JSON] = []
         self._next_script: tuple[str, ...] | None = None
         self.one_plan_per_target = False  # True: LifeTime before 11.21.0
+        self._refuse_starts: list[int] = []  # statuses answered to the next start commands
         self._slow_reads = 0  # reads a newly tagged version stays unusable
         self._unready: dict[str, int] = {}  # version key -> reads left before it is usable
         self._failures: list[_Failure] = []
@@ -374,6 +375,12 @@ class FakeLifeTime(LoopbackServer):
             self._next_conflicts.append(
                 {"Message": message, "ModuleConflict": {"ConflictType": conflict_type}}
             )
+
+    def refuse_next_start(self, status: int = 400) -> None:
+        """The next ``start`` command is answered ``status`` and the plan stays ``saved`` (400:
+        "Command start can't be executed", e.g. the target is in maintenance mode)."""
+        with self._lock:
+            self._refuse_starts.append(status)
 
     def slow_new_versions(self, reads: int) -> None:
         """Each version tagged through the API stays unusable for its next ``reads`` reads:
@@ -753,6 +760,9 @@ class FakeLifeTime(LoopbackServer):
         }
         if command not in allowed:
             raise _ApiError(400, f"Invalid command {command!r}: use start, continue or abort.")
+        if command == "start" and self._refuse_starts:
+            status = self._refuse_starts.pop(0)
+            raise _ApiError(status, f"Command start can't be executed for deployment {plan.key}.")
         if plan.status not in allowed[command]:
             raise _ApiError(
                 400, f"Cannot {command} deployment {plan.key}: its status is {plan.status}."

@@ -583,3 +583,28 @@ def test_a_refused_status_read_does_not_end_a_started_deployment(
     bot.stack.services.follower.follow()
     assert state(ctx) is HotfixState.DEPLOYING, "LifeTime may still be deploying it"
     follow_until(bot, clock, lambda: state(ctx) is HotfixState.PROPAGATING, passes=20)
+
+
+def test_a_plan_lifetime_will_not_start_is_deleted(
+    bot: Bot, ctx: ServiceContext, clock: MovableClock, lifetime: FakeLifeTime
+) -> None:
+    lifetime.one_plan_per_target = True
+    lifetime.refuse_next_start(400)
+    deploying(bot, ctx)
+    follow_until(bot, clock, lambda: state(ctx) is HotfixState.OPEN)
+    assert any("did not start" in t and "deleted the plan" in t for t in bot.thread_texts())
+    assert lifetime.deployment_statuses == {}
+
+
+def test_a_start_lost_to_an_outage_is_tried_again_without_a_second_plan(
+    bot: Bot, ctx: ServiceContext, clock: MovableClock, lifetime: FakeLifeTime
+) -> None:
+    lifetime.one_plan_per_target = True
+    lifetime.refuse_next_start(503)
+    lifetime.refuse_next_start(503)
+    lifetime.refuse_next_start(503)
+    lifetime.refuse_next_start(503)
+    deploying(bot, ctx)
+    follow_until(bot, clock, lambda: state(ctx) is HotfixState.PROPAGATING, passes=20)
+    assert _version_posts(lifetime) == 1, "the tag is reused"
+    assert len(lifetime.deployment_statuses) == 1, "the unstarted plan was deleted"

@@ -150,15 +150,32 @@ class LifeTimeDeployer:
         try:
             client.start(key)
         except LifeTimeError as error:
-            if self._started_anyway(key):
-                notes.append(f"Started LifeTime deployment {key} (the start answer was lost)")
-                return Progress(RUNNING, external_key=key, notes=tuple(notes))
-            cleanup = self._discard(key)
-            raise DeployRefused(
-                f"LifeTime would not start deployment plan {key}: {error.message} {cleanup}"
-            ) from error
+            return self._after_failed_start(key, error, notes)
         notes.append(f"Started LifeTime deployment {key} from {source.name} to {target.name}")
         return Progress(RUNNING, external_key=key, notes=tuple(notes))
+
+    def _after_failed_start(self, key: str, error: LifeTimeError, notes: list[str]) -> Progress:
+        """The start was refused or its answer lost: LifeTime's status of the plan decides."""
+        try:
+            status: str | None = self.client.status(key).status
+        except LifeTimeError:
+            status = None
+        if status is None:
+            # Whether it started cannot be told now: follow it rather than risk a deployment
+            # running in LifeTime that nobody follows (stuck, it offers Mark deploy failed…).
+            notes.append(
+                f"LifeTime did not confirm the start of deployment {key} ({error.message}); "
+                "the bot follows it to see what it does"
+            )
+            return Progress(SAVED, external_key=key, notes=tuple(notes))
+        if status != SAVED:
+            notes.append(f"Started LifeTime deployment {key} (an earlier try went through)")
+            return Progress(status, external_key=key, notes=tuple(notes))
+        cleanup = self._discard(key)
+        message = f"LifeTime did not start deployment plan {key}: {error.message} {cleanup}"
+        if isinstance(error, LifeTimeUnavailable | LifeTimeUnauthorized):
+            raise DeployerUnavailable(message + " It will be tried again.") from error
+        raise DeployRefused(message) from error
 
     def _discard(self, key: str) -> str:
         """Delete a plan the bot created and will not run; say what became of it."""
@@ -167,13 +184,6 @@ class LifeTimeDeployer:
         except LifeTimeError as error:
             return f"The bot could not delete the plan ({error.message}): delete it in LifeTime."
         return "The bot deleted the plan."
-
-    def _started_anyway(self, key: str) -> bool:
-        """After a failed start: whether the plan left ``saved`` (an earlier try did start it)."""
-        try:
-            return self.client.status(key).status != SAVED
-        except LifeTimeError:
-            return False
 
     def poll(self, external_key: str) -> Progress | None:
         def read() -> Progress:
