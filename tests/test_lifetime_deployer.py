@@ -515,6 +515,7 @@ def test_every_deploying_state_reaches_an_end_by_a_button(
     # Stuck (LifeTime unreachable for long): Retry, Abort and Mark deploy failed are offered.
     bot.click(ANA, ids.DEPLOY)
     bot.click(LEE, ids.APPROVE)
+    bot.wait_until(lambda: state(ctx) is HotfixState.DEPLOYING, "deploying (stuck)")
     lifetime.expire_token()
     follower.follow()
     clock.advance(minutes=16)
