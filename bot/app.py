@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -38,6 +39,7 @@ def build_app(
     ctx.deployer_secrets = settings.deployer_secrets
     ctx.deploy_stuck_after = settings.deploy_stuck_after
     ctx.on_deployment_status = count_deployment
+    ctx.deploy_poll_every = timedelta(seconds=settings.deploy_poll_seconds)
     publisher = Publisher(ctx, client)
     services = BotServices(
         ctx=ctx,

@@ -21,6 +21,7 @@ SNOOZE = "hotfix_snooze"  # value: hotfix, extra 1h (reminders)
 CONTINUE_DEPLOYMENT = "hotfix_deploy_continue"  # value: HF-12
 ABORT_DEPLOYMENT = "hotfix_deploy_abort"  # value: HF-12
 RETRY_DEPLOYMENT = "hotfix_deploy_retry"  # value: HF-12
+MARK_DEPLOY_FAILED = "hotfix_deploy_mark_failed"  # value: HF-12 -> opens REASON_MODAL
 
 MERGED_PATTERN = re.compile(rf"^{MERGED}(:\d+)?$")
 SKIP_PATTERN = re.compile(rf"^{SKIP}(:\d+)?$")

@@ -17,7 +17,7 @@ import click
 from bot.settings import Settings, SettingsError
 from cli.render import application_text, events_text, hotfix_text, report_text
 from commands import applications as application_commands
-from commands import hotfixes, queries, report, subcommands
+from commands import deployments, hotfixes, queries, report, subcommands
 from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.errors import DomainError
@@ -298,6 +298,7 @@ _BY_NAME: dict[str, Run] = {
     "solve": lambda c, a, r: _show(hotfixes.solve(c, a, r.args[0])),
     "cancel": lambda c, a, r: _show(hotfixes.cancel(c, a, r.args[0], r.rest)),
     "report": _report,
+    "deploy-failed": lambda c, a, r: _show(deployments.mark_deploy_failed(c, a, r.args[0], r.rest)),
 }
 
 

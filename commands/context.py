@@ -31,6 +31,7 @@ class ServiceContext:
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
     deploy_stuck_after: timedelta = timedelta(minutes=15)
     on_deployment_status: DeploymentObserver = field(default=ignore_deployment_status)
+    deploy_poll_every: timedelta = timedelta(seconds=5)  # DEPLOY_POLL_SECONDS
 
     def now(self) -> datetime:
         return self.clock()

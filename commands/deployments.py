@@ -26,19 +26,18 @@ from commands.deployers.port import (
 )
 from commands.deployers.registry import deployer_for
 from commands.deployers.webhook import BadSignature, parse_callback, verify
-from commands.errors import NotFound, Refused
+from commands.errors import InvalidInput, NotFound, Refused
 from commands.hotfixes import record_change, record_deploy
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
 from commands.reminders import reschedule
-from commands.results import EventLine, HotfixSnapshot
+from commands.results import EventLine, HotfixSnapshot, Outcome
 from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
 from commands.versions import Version
 from storage.models import Deployment
 from storage.repository import Repository
 
 CLAIM_LEASE = timedelta(minutes=2)
-POLL_EVERY = timedelta(seconds=5)
 POLL_WAITING_EVERY = timedelta(seconds=15)  # needs a person, or results come by callback
 MAX_BACKOFF = timedelta(minutes=5)
 SYSTEM = "deployer"  # the actor of events the deployment system caused
@@ -80,7 +79,12 @@ def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[Deploymen
                 else:
                     progress = claimed.deployer.poll(claimed.external_key)
             except DeployRefused as error:
-                refused = error.message
+                if claimed.external_key is None:
+                    refused = error.message  # it could not be started: final
+                else:
+                    # A started deployment is not over because one read was refused: keep
+                    # following (it shows as stuck, and Mark deploy failed… ends it).
+                    problem = error.message
             except DeployerUnavailable as error:
                 problem = error.message
             _log_call(claimed, operation, progress, refused or problem, started)
@@ -175,6 +179,8 @@ def _record(
         assert hotfix is not None and row is not None
         if worker is not None and row.claimed_by != worker:
             return None  # the lease passed to another worker meanwhile
+        if row.finished_at is not None:
+            return None  # ended meanwhile (aborted or marked failed by a person)
         row.claimed_by = None
         row.claimed_until = None
         new_lines: tuple[str, ...] = ()
@@ -185,18 +191,21 @@ def _record(
             row.attempts = 0
             if progress.external_key:
                 row.external_key = progress.external_key
-            # Pollers get the whole log each time; a callback sends only what is new.
-            new_lines = progress.log if incremental else progress.log[row.log_lines :]
+            # Pollers get the whole log each time; a callback sends only what is new. The
+            # cursor counts the deployment system's lines only: the bot's own notes are new
+            # each time and are told once, never counted against the system's log.
+            system_lines = progress.log if incremental else progress.log[row.log_lines :]
+            new_lines = progress.notes + system_lines
             if new_lines or progress.status != row.status:
                 row.last_progress_at = now
                 changed = True
                 row.stuck = False
             row.log_lines = (
-                row.log_lines + len(new_lines)
+                row.log_lines + len(system_lines)
                 if incremental
                 else max(row.log_lines, len(progress.log))
             )
-            row.last_log = progress.log[-1] if progress.log else row.last_log
+            row.last_log = new_lines[-1] if new_lines else row.last_log
             previous = row.status
             row.status = progress.status
             if row.status != previous:
@@ -207,7 +216,7 @@ def _record(
             row.attempts += 1
             row.info = problem
         if row.status not in port.TERMINAL:
-            row.next_poll_at = now + _wait(row, progress)
+            row.next_poll_at = now + _wait(ctx, row, progress)
             if not row.stuck and now - row.last_progress_at > ctx.deploy_stuck_after:
                 row.stuck = True
                 changed = True
@@ -221,17 +230,18 @@ def _record(
         deployer_kind = row.deployer
     if reached is not None:
         ctx.on_deployment_status(deployer_kind, reached)
-    if event is None and not new_lines:
+    if event is None and not new_lines and not changed:
         return None
     return DeploymentNews(snapshot, new_lines, event)
 
 
-def _wait(row: Deployment, progress: Progress | None) -> timedelta:
+def _wait(ctx: ServiceContext, row: Deployment, progress: Progress | None) -> timedelta:
+    every = ctx.deploy_poll_every  # DEPLOY_POLL_SECONDS
     if progress is None and row.attempts:
-        return min(POLL_EVERY * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
+        return min(every * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
     if row.status == port.NEEDS_USER_INTERVENTION or row.deployer == "webhook":
-        return POLL_WAITING_EVERY
-    return POLL_EVERY
+        return max(every, POLL_WAITING_EVERY)
+    return every
 
 
 def _conclude(
@@ -321,6 +331,11 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
         app = repository.application(hotfix.application_id)
         deployment_id, external_key = _id(row), row.external_key
         status = row.status
+        being_started = row.claimed_until is not None and row.claimed_until > ctx.now()
+    if command == "abort" and external_key is None and being_started:
+        # The follower is handing it to the deployment system right now: aborting only here
+        # would leave a deployment running there that nobody follows.
+        raise Refused(f"{ref}'s deployment is being started right now: abort it in a moment.")
     if command == "continue" and status != port.NEEDS_USER_INTERVENTION:
         raise Refused(f"{ref}'s deployment does not wait for anyone: it is {status}.")
     if command in ("continue", "abort") and external_key:
@@ -332,9 +347,59 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
                 deployer.abort(external_key)
         except (DeployRefused, DeployerUnavailable) as error:
             log.warning("deployer %s %s %s failed: %s", app.deployer, command, ref, error.message)
-            raise Refused(f"could not {command} {ref}'s deployment: {error.message}") from error
+            hint = (
+                " If it will not end there, an approver can mark the deploy failed."
+                if command == "abort"
+                else ""
+            )
+            raise Refused(
+                f"could not {command} {ref}'s deployment: {error.message}{hint}"
+            ) from error
         log.info("deployer %s %s %s -> done", app.deployer, command, ref)
     return _record_steering(ctx, actor, deployment_id, command)
+
+
+MAX_FAILURE_REASON = 500
+
+
+def mark_deploy_failed(ctx: ServiceContext, actor: Actor, hotfix_ref: str, reason: str) -> Outcome:
+    """An approver ends a deployment that the deployment system will not end (an unknown status,
+    an abort it refuses, a follow that never concludes): the bot stops following it and the
+    hotfix goes back to open and red, with Tag & Deploy offered again. Nothing is sent to the
+    deployment system: whatever it still does there is for a person to check."""
+    cleaned = " ".join((reason or "").split())
+    if not cleaned:
+        raise InvalidInput("give a reason: what happened to the deployment")
+    if len(cleaned) > MAX_FAILURE_REASON:
+        raise InvalidInput(f"The reason is too long: {MAX_FAILURE_REASON} characters at most")
+    hotfix_id = parse_hotfix_ref(hotfix_ref)
+    ref = format_hotfix_ref(hotfix_id)
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        hotfix = repository.hotfix(hotfix_id, for_update=True)
+        if hotfix is None:
+            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
+        latest = repository.latest_deployments([hotfix_id]).get(hotfix_id)
+        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or latest is None:
+            raise Refused(f"{ref} has no deployment running.")
+        members = repository.members(hotfix.application_id)
+        require_approver(
+            actor, role_members(members, "approver"), None, "mark a deployment as failed"
+        )
+        row = repository.deployment(_id(latest), for_update=True)
+        assert row is not None
+        app = repository.application(hotfix.application_id)
+        row.info = f"marked failed by {actor.user_id} (was {row.status}): {cleaned}"
+        row.status = port.FAILED
+        row.finished_at = now
+        row.stuck = False
+        row.claimed_by = None
+        row.claimed_until = None
+        repository.add(row)
+        event = _back_to_open(ctx, repository, hotfix, row, app, now)
+        repository.flush()
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    return Outcome(snapshot, event)
 
 
 def _record_steering(

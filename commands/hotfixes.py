@@ -31,7 +31,7 @@ from commands.refs import Severity, format_hotfix_ref, parse_hotfix_ref
 from commands.reminders import reschedule
 from commands.results import EventLine, Outcome
 from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
-from commands.versions import Version, check_hotfix_tag, is_version, suggest_hotfix_tag
+from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
 from storage.models import (
     Application,
     ChecklistItem,
@@ -186,8 +186,9 @@ def _observe_running(ctx: ServiceContext, application: str) -> dict[str, Running
 def _take_observed(
     repository: Repository, app: Application, version: Any, running: RunningVersion | None
 ) -> None:
-    if running is None or running.version is None or not is_version(running.version):
+    if running is None or running.version is None:
         return
+    Version.parse(running.version)  # unreadable: stop with its name, never skip it
     if (version.tag, version.has_changes) != (running.version, running.modified):
         version.tag = running.version
         version.has_changes = running.modified
@@ -635,7 +636,7 @@ def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str
 
 def _sync_problem(pipeline: Pipeline, hotfix_version: Any, production_version: Any) -> str | None:
     hotfix_name = pipeline.hotfix_environment_name
-    if hotfix_version.tag != production_version.tag:
+    if Version.parse(hotfix_version.tag) != Version.parse(production_version.tag):
         return (
             f"{hotfix_name} runs {hotfix_version.tag} but Production runs {production_version.tag}"
         )

@@ -160,6 +160,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "cancel a hotfix that was not deployed yet",
         (_HOTFIX, Param("reason", "<reason...>", Kind.TEXT)),
     ),
+    Subcommand(
+        "deploy-failed",
+        "an approver ends a deployment that will not end; the hotfix goes back to open",
+        (_HOTFIX, Param("reason", "<reason...>", Kind.TEXT)),
+    ),
     Subcommand("history", "who did what, and when", (_HOTFIX,)),
     Subcommand("apps", "the applications and their pipelines", surfaces=SLACK_ONLY),
     Subcommand(

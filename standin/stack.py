@@ -62,6 +62,7 @@ class LocalSlackStack:
             reminders=self.reminders,
             deployer_secrets=self.ctx.deployer_secrets,
             deploy_stuck_after=self.ctx.deploy_stuck_after,
+            deploy_poll_seconds=self.ctx.deploy_poll_every.total_seconds(),
         )
         self.app, self.services = build_app(settings, self.ctx)
         self.server = start_http(

@@ -72,8 +72,8 @@ BAD_FILES = [
         "catalog:2: applications[0].versions: missing",
     ),
     (
-        "applications:\n  - name: Shop\n    modules: [A]\n    versions:\n      prod: 1.7\n",
-        "catalog:5: applications[0].versions.prod: '1.7' is not a version",
+        "applications:\n  - name: Shop\n    modules: [A]\n    versions:\n      prod: 1.7.x\n",
+        "catalog:5: applications[0].versions.prod: '1.7.x' is not a version",
     ),
     (
         "applications:\n  - name: Shop\n    modules: [A]\n    owners: [ana]\n"

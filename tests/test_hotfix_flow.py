@@ -211,7 +211,13 @@ def test_deploy_with_an_explicit_version(ctx: ServiceContext) -> None:
     refused_without_change(
         ctx,
         InvalidInput,
-        "is not a version",
+        "'1.7.x' is not a version",
+        lambda: hotfixes.request_deploy(ctx, ANA, hotfix.ref, "1.7.x"),
+    )
+    refused_without_change(  # 1.7 is 1.7.0: two numbers are a version, and not above it
+        ctx,
+        InvalidInput,
+        "1.7 is not above Production's 1.7.0",
         lambda: hotfixes.request_deploy(ctx, ANA, hotfix.ref, "1.7"),
     )
     hotfixes.request_deploy(ctx, ANA, hotfix.ref, "1.7.5")

@@ -199,11 +199,17 @@ def deploying_text(hotfix: HotfixSnapshot) -> str:
             "✋ The deployment waits for a person: an approver can continue or abort it."
             + (f" {escape(truncate(deployment.info, 300))}" if deployment.info else "")
         )
+    elif deployment.unrecognised:
+        lines.append(
+            f"❓ {escape(through)} answers *{escape(truncate(deployment.status, 100))}*, a status "
+            "the bot cannot follow: check it there, then an approver can abort it or mark the "
+            "deploy failed."
+        )
     elif deployment.stuck:
         lines.append(
             "⏳ No progress for a while"
             + (f" ({escape(truncate(deployment.info, 300))})" if deployment.info else "")
-            + ": retry or abort it."
+            + ": retry or abort it, or mark the deploy failed if it will not end."
         )
     return "\n".join(lines)
 
@@ -388,9 +394,14 @@ def state_actions(hotfix: HotfixSnapshot) -> ActionsBlock | None:
                     abort,
                 ]
             )
+        mark_failed = button("Mark deploy failed…", ids.MARK_DEPLOY_FAILED, value)
         if hotfix.deployment.stuck:
-            return ActionsBlock(elements=[button("Retry", ids.RETRY_DEPLOYMENT, value), abort])
-        return None
+            return ActionsBlock(
+                elements=[button("Retry", ids.RETRY_DEPLOYMENT, value), abort, mark_failed]
+            )
+        if hotfix.deployment.unrecognised:
+            return ActionsBlock(elements=[abort, mark_failed])
+        return ActionsBlock(elements=[abort])  # every deploying state has a way to an end
     if hotfix.ready_to_solve:
         return ActionsBlock(
             elements=[

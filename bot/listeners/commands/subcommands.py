@@ -12,7 +12,7 @@ from bot import views
 from bot.ids import ModalContext
 from bot.listeners.commands.report import report
 from bot.services import BotServices
-from commands import applications, hotfixes, queries, reminders
+from commands import applications, deployments, hotfixes, queries, reminders
 from commands import subcommands as table
 from commands.refs import looks_like_hotfix_ref
 from commands.results import Outcome
@@ -116,6 +116,13 @@ def cancel(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
     _changed(s, outcome, c, respond)
 
 
+def deploy_failed(
+    s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient
+) -> None:
+    outcome = deployments.mark_deploy_failed(s.ctx, s.actor(c["user_id"]), r.args[0], r.rest)
+    _changed(s, outcome, c, respond)
+
+
 def history(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
     hotfix, events = queries.history(s.ctx, r.args[0])
     _private(respond, views.history_reply(hotfix, events))
@@ -175,6 +182,7 @@ _BY_NAME: dict[str, Handler] = {
     "skip": skip,
     "solve": solve,
     "cancel": cancel,
+    "deploy-failed": deploy_failed,
     "history": history,
     "apps": apps,
     "remind": remind,
