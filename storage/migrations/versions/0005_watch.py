@@ -1,0 +1,61 @@
+"""watch: what LifeTime says environments run, and the untagged changes the bot told about
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30 18:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlmodel.sql import sqltypes
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "lifetime_observation",
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("environment_id", sa.Integer(), nullable=False),
+        sa.Column("label", sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("version", sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("modified", sa.Boolean(), nullable=False),
+        sa.Column("module_versions", sa.Text(), nullable=False),
+        sa.Column("observed_at", sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("changed_at", sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["application_id"], ["application.id"]),
+        sa.ForeignKeyConstraint(["environment_id"], ["environment.id"]),
+        sa.PrimaryKeyConstraint("application_id", "environment_id"),
+    )
+    op.create_table(
+        "lifetime_suggestion",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("change", sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("modules", sa.Text(), nullable=False),
+        sa.Column("since", sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("posted_at", sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("channel", sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("ts", sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("dismissed_by", sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("dismissed_at", sqltypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["application_id"], ["application.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("application_id", "change"),
+    )
+    with op.batch_alter_table("lifetime_suggestion", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_lifetime_suggestion_application_id"), ["application_id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("lifetime_suggestion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lifetime_suggestion_application_id"))
+    op.drop_table("lifetime_suggestion")
+    op.drop_table("lifetime_observation")
