@@ -1,0 +1,190 @@
+"""The LifeTime watch against the published-contract LifeTime stand-in (no Slack here)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from commands import lifetime_watch
+from commands.applications import apply_catalog
+from commands.catalog_file import parse_catalog
+from commands.context import ServiceContext
+from commands.deployers.registry import DeployerSecrets
+from commands.errors import InvalidInput
+from commands.lifetime_watch import LifeTimeWatch
+from standin.lifetime import FakeLifeTime
+from storage.models import Event, Hotfix
+from tests.conftest import ADMIN
+from tests.support import MovableClock
+
+ENVIRONMENTS = [
+    ("Development", "Development"),
+    ("Quality Assurance", "Test"),
+    ("Pre-Production", "Test"),
+    ("Production", "Production"),
+]
+EVERY = timedelta(seconds=120)
+
+
+@pytest.fixture
+def lifetime() -> Iterator[FakeLifeTime]:
+    with FakeLifeTime() as fake:
+        for order, (name, kind) in enumerate(ENVIRONMENTS):
+            fake.add_environment(name, order, kind)
+        fake.add_application("Shop", ["Cart", "Pricing", "Search"])
+        fake.add_application("Blog", ["Posts"])  # in LifeTime, not watched by the bot
+        for name in ("Production", "Pre-Production", "Quality Assurance"):
+            fake.set_running("Shop", name, "3.2")
+        fake.set_running("Shop", "Development", "3.3", modified=True)
+        fake.set_running("Blog", "Production", "1.0")
+        yield fake
+
+
+@pytest.fixture
+def watched(ctx: ServiceContext, lifetime: FakeLifeTime) -> ServiceContext:
+    apply_catalog(
+        ctx,
+        ADMIN,
+        parse_catalog(
+            "applications:\n"
+            "  - name: Shop\n"
+            f"    deployer: {{kind: lifetime, url: '{lifetime.base_url}'}}\n"
+            "    home_channel: C0SHOP\n"
+            "    owners: [U0ANA, U0RAJ]\n"
+            "    approvers: [U0LEE]\n"
+            "    modules: [Cart, Pricing, Search]\n"
+            "    versions: {prod: 3.2, preprod: 3.2, qa: 3.2, dev: 3.3+}\n"
+        ),
+    )
+    ctx.deployer_secrets = DeployerSecrets(lifetime_token=lifetime.token)
+    return ctx
+
+
+def reads(lifetime: FakeLifeTime) -> list[str]:
+    return [path for method, path in lifetime.calls if method == "GET"]
+
+
+def test_one_call_per_round_and_labels_follow_lifetime(
+    watched: ServiceContext, lifetime: FakeLifeTime
+) -> None:
+    watch = LifeTimeWatch(watched, EVERY)
+    report = watch.poll()
+    assert report.asked == 1 and report.observed == 4 and report.suggestions == []
+    assert reads(lifetime) == ["/applications/", "/environments/"]
+
+    shop = next(g for g in lifetime_watch.watched_groups(watched).values())[0]
+    labels = lifetime_watch.lifetime_labels(watched, shop.application_id)
+    assert labels == {
+        "Production": "3.2",
+        "Pre-Production": "3.2",
+        "Quality Assurance": "3.2",
+        "Development": "3.3+",
+    }
+    before = len(lifetime.calls)
+    watch.poll()
+    assert reads(lifetime)[before:] == ["/applications/"]  # environments are remembered
+
+
+def test_untagged_change_in_preprod_is_suggested_once(
+    watched: ServiceContext, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watch = LifeTimeWatch(watched, EVERY)
+    watch.poll()
+    lifetime.publish_module("Shop", "Pre-Production", "Pricing")
+    clock.advance(minutes=2)
+    first = watch.poll().suggestions
+    assert len(first) == 1
+    assert first[0].modules == ("Pricing",)
+    assert first[0].application == "Shop" and first[0].channel == "C0SHOP"
+    assert first[0].since == clock.current and first[0].version == "3.2"
+
+    clock.advance(minutes=2)
+    before = len(lifetime.calls)
+    assert watch.poll().suggestions == []  # the same change: never repeated
+    assert reads(lifetime)[before:] == ["/applications/"]  # and no extra calls
+
+    lifetime.publish_module("Shop", "Pre-Production", "Search")
+    clock.advance(minutes=2)
+    second = watch.poll().suggestions
+    assert [s.modules for s in second] == [("Pricing", "Search")]  # a new change, told again
+
+
+def test_dismissed_change_is_recorded_and_not_suggested_again(
+    watched: ServiceContext, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watch = LifeTimeWatch(watched, EVERY)
+    lifetime.publish_module("Shop", "Pre-Production", "Cart")
+    [told] = watch.poll().suggestions
+    with pytest.raises(InvalidInput):
+        lifetime_watch.dismiss(watched, "U0ANA", told.id, "  ")
+    lifetime_watch.dismiss(watched, "U0ANA", told.id, "config tweak, tagged next release")
+    lifetime_watch.dismiss(watched, "U0ANA", told.id, "double click")  # applies nothing twice
+    with watched.db.read() as repository:
+        events = repository.session.exec(
+            select(Event).where(Event.kind == "lifetime_change_dismissed")
+        ).all()
+    assert len(events) == 1 and "config tweak" in events[0].details
+    clock.advance(minutes=2)
+    assert watch.poll().suggestions == []
+    assert lifetime_watch.unposted_suggestions(watched) == []
+
+
+def test_no_suggestion_while_a_hotfix_is_open_or_versions_differ(
+    watched: ServiceContext, lifetime: FakeLifeTime
+) -> None:
+    lifetime.set_running("Shop", "Pre-Production", "3.1", modified=True)  # not Production's
+    assert LifeTimeWatch(watched, EVERY).poll().suggestions == []
+    lifetime.set_running("Shop", "Pre-Production", "3.2")
+    lifetime.publish_module("Shop", "Pre-Production", "Cart")
+    with watched.db.write() as repository:
+        app = repository.application_by_name("Shop")
+        assert app is not None and app.id is not None
+        repository.add(
+            Hotfix(
+                application_id=app.id,
+                summary="cart total wrong",
+                severity="high",
+                state="open",
+                opened_by="U0ANA",
+                opened_at=watched.now(),
+                base_version="3.2",
+            )
+        )
+    assert LifeTimeWatch(watched, EVERY).poll().suggestions == []
+
+
+def test_lifetime_down_backs_off_logs_once_and_changes_nothing(
+    watched: ServiceContext,
+    lifetime: FakeLifeTime,
+    clock: MovableClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    watch = LifeTimeWatch(watched, EVERY)
+    watch.poll()
+    shop = next(g for g in lifetime_watch.watched_groups(watched).values())[0]
+    labels = lifetime_watch.lifetime_labels(watched, shop.application_id)
+    lifetime.fail_next("GET", "/applications/", 503, times=24)  # 4 + 20 tries below
+    caplog.set_level(logging.INFO, logger="commands.lifetime_watch")
+    asked = 0
+    for _ in range(10):
+        clock.advance(seconds=120)
+        asked += watch.poll().asked
+    # 120 s, then 240, 480, 960: four tries in twenty minutes, not ten
+    assert asked == 4
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "backs off" in warnings[0].getMessage()
+    assert lifetime.base_url in watch.problems()
+    assert lifetime_watch.lifetime_labels(watched, shop.application_id) == labels
+    with watched.db.read() as repository:
+        assert repository.active_hotfix(shop.application_id) is None
+
+    for _ in range(20):  # capped: it never waits longer than BACKOFF_CAP
+        clock.advance(minutes=31)
+        assert watch.poll().asked == 1
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    clock.advance(minutes=31)
+    assert watch.poll().asked == 1 and watch.problems() == {}
