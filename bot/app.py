@@ -15,6 +15,7 @@ from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
 from bot.errors import handle_error
 from bot.health import Health
+from bot.lifetime_watch import LifeTimeWatcher
 from bot.metrics import count_deployment
 from bot.publisher import Publisher
 from bot.reminders import Sweeper
@@ -41,6 +42,7 @@ def build_app(
     ctx.on_deployment_status = count_deployment
     ctx.deploy_poll_every = timedelta(seconds=settings.deploy_poll_seconds)
     publisher = Publisher(ctx, client)
+    watcher = LifeTimeWatcher(ctx, client, timedelta(seconds=settings.lifetime_watch_seconds))
     services = BotServices(
         ctx=ctx,
         admins=settings.admins,
@@ -49,7 +51,9 @@ def build_app(
         follower=DeploymentFollower(ctx, publisher),
         dispatch=Dispatcher(),
         health=Health(ctx, client),
+        watcher=watcher,
     )
+    services.health.watch_lifetime(watcher)
     app.middleware(_mark_retries)
     app.error(handle_error)
     listeners.register(app, services)

@@ -417,6 +417,8 @@ def serve(socket_mode: bool) -> None:
             settings.sweep_seconds,
             services.follower,
             settings.deploy_poll_seconds,
+            services.watcher,
+            settings.lifetime_watch_seconds,
         )
         services.health.watch_scheduler(scheduler)
         try:
