@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot import ids
+from bot.lifetime_watch import LifeTimeWatcher
 from commands import lifetime_watch
 from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
@@ -17,7 +19,10 @@ from commands.deployers.registry import DeployerSecrets
 from commands.errors import InvalidInput
 from commands.lifetime_watch import LifeTimeWatch
 from standin.lifetime import FakeLifeTime
+from standin.slack_client import text_input
+from standin.stack import LocalSlackStack
 from storage.models import Event, Hotfix
+from tests.bot_support import ANA, RAJ, Bot
 from tests.conftest import ADMIN
 from tests.support import MovableClock
 
@@ -188,3 +193,92 @@ def test_lifetime_down_backs_off_logs_once_and_changes_nothing(
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
     clock.advance(minutes=31)
     assert watch.poll().asked == 1 and watch.problems() == {}
+
+
+# --------------------------------------------------------------------------- in Slack
+
+
+@pytest.fixture
+def bot(watched: ServiceContext) -> Iterator[Bot]:
+    with LocalSlackStack(watched, admins=["U0ADMIN"]) as stack:
+        yield Bot(stack)
+
+
+def watcher_of(bot: Bot) -> LifeTimeWatcher:
+    assert bot.stack.services is not None and bot.stack.services.watcher is not None
+    return bot.stack.services.watcher
+
+
+def test_the_home_channel_is_told_once_and_open_hotfix_fills_in_the_modules(
+    bot: Bot, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watcher = watcher_of(bot)
+    lifetime.publish_module("Shop", "Pre-Production", "Pricing")
+    assert len(watcher.run()) == 1
+    clock.advance(minutes=2)
+    assert watcher.run() == []
+    posted = [m for m in bot.slack.messages("C0SHOP") if not m.is_reply]
+    assert len(posted) == 1
+    text = bot.living_text("C0SHOP")
+    assert "Pricing" in text and "Pre-Production" in text and "3.2" in text
+    assert bot.buttons("C0SHOP") == {ids.OPEN_FROM_CHANGE, ids.NOT_A_HOTFIX}
+
+    bot.click(ANA, ids.OPEN_FROM_CHANGE, channel="C0SHOP")
+    bot.wait_until(lambda: bot.slack.latest_view(ids.OPEN_MODAL, ANA) is not None, "the modal")
+    modal = bot.slack.latest_view(ids.OPEN_MODAL, ANA)
+    assert modal is not None
+    modules = find_element(modal["blocks"], ids.MODULES_INPUT[1])
+    application = find_element(modal["blocks"], ids.APPLICATION_INPUT[1])
+    assert modules["initial_value"] == "Pricing"
+    assert application["initial_option"]["value"] == "Shop"
+
+
+def test_not_a_hotfix_asks_why_records_it_and_says_so_in_the_thread(
+    bot: Bot, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watcher = watcher_of(bot)
+    lifetime.publish_module("Shop", "Pre-Production", "Cart")
+    watcher.run()
+    bot.click(RAJ, ids.NOT_A_HOTFIX, channel="C0SHOP")
+    bot.wait_until(lambda: bot.slack.latest_view(ids.REASON_MODAL, RAJ) is not None, "modal")
+    empty = bot.driver.view_submission(
+        RAJ, ids.REASON_MODAL, {ids.REASON_INPUT[0]: {ids.REASON_INPUT[1]: text_input("")}}
+    )
+    assert empty.json.get("response_action") == "errors"
+    done = bot.driver.view_submission(
+        RAJ,
+        ids.REASON_MODAL,
+        {ids.REASON_INPUT[0]: {ids.REASON_INPUT[1]: text_input("a log level, tagged with 3.3")}},
+    )
+    assert done.status == 200 and not done.json
+    bot.wait_until(
+        lambda: any("not a hotfix" in t for t in bot.thread_texts("C0SHOP")), "the thread line"
+    )
+    with bot.stack.ctx.db.read() as repository:
+        events = repository.session.exec(
+            select(Event).where(Event.kind == "lifetime_change_dismissed")
+        ).all()
+    assert len(events) == 1 and events[0].actor == RAJ
+    clock.advance(minutes=2)
+    assert watcher.run() == []
+    assert len([m for m in bot.slack.messages("C0SHOP") if not m.is_reply]) == 1
+
+
+def test_readyz_details_say_lifetime_is_down_without_failing_readiness(
+    bot: Bot, lifetime: FakeLifeTime
+) -> None:
+    lifetime.fail_next("GET", "/applications/", 503, times=1)
+    watcher_of(bot).run()
+    assert bot.stack.services is not None
+    ready, checks = bot.stack.services.health.readiness()
+    assert "lifetime_watch" in checks and "unreachable or refusing" in checks["lifetime_watch"]
+    assert checks["database"] == "ok"
+    assert ready == all(v == "ok" for k, v in checks.items() if k != "lifetime_watch")
+
+
+def find_element(blocks: list[dict[str, object]], action_id: str) -> dict[str, object]:
+    for block in blocks:
+        element = block.get("element")
+        if isinstance(element, dict) and element.get("action_id") == action_id:
+            return element
+    raise AssertionError(f"no {action_id} in the modal")
