@@ -23,10 +23,16 @@ class EnvironmentLine:
     is_production: bool = False
     is_hotfix_environment: bool = False
     fix: str = ""  # for a hotfix: "has the fix", "merging now", "waits for the fix", ...
+    lifetime: str | None = None  # what the LifeTime watch last saw there: "1.7.1+", "untagged"
 
     @property
     def shown_version(self) -> str:
         return f"{self.tag}+" if self.has_changes else self.tag
+
+    @property
+    def lifetime_differs(self) -> bool:
+        """LifeTime says this environment runs something else than the bot recorded."""
+        return self.lifetime is not None and self.lifetime != self.shown_version
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import and_, case, func, literal, literal_column, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -28,6 +28,7 @@ from storage.models import (
     Hotfix,
     HotfixModule,
     HotfixOwner,
+    LifeTimeObservation,
     Member,
     Message,
     Module,
@@ -201,6 +202,31 @@ class Repository:
         for row in self.session.exec(query):
             result.setdefault(row.application_id, {})[row.environment_id] = row
         return result
+
+    def versions_with_lifetime_of(
+        self, ids: Iterable[int]
+    ) -> tuple[dict[int, dict[int, AppVersion]], dict[int, dict[int, str]]]:
+        """The recorded versions, and beside them what the LifeTime watch last saw (application
+        id -> environment id -> label), in one query."""
+        versions: dict[int, dict[int, AppVersion]] = {}
+        labels: dict[int, dict[int, str]] = {}
+        wanted = set(ids)
+        if not wanted:
+            return versions, labels
+        seen = and_(
+            col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+            col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+        )
+        query = (
+            select(AppVersion, LifeTimeObservation.label)
+            .outerjoin(LifeTimeObservation, seen)
+            .where(col(AppVersion.application_id).in_(wanted))
+        )
+        for row, label in self.session.exec(query):
+            versions.setdefault(row.application_id, {})[row.environment_id] = row
+            if label is not None:
+                labels.setdefault(row.application_id, {})[row.environment_id] = label
+        return versions, labels
 
     def module_revision(self, module_id: int, environment_id: int) -> ModuleRevision | None:
         return self.session.get(ModuleRevision, (module_id, environment_id))

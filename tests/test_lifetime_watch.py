@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot import ids
+from bot import ids, views
 from bot.lifetime_watch import LifeTimeWatcher
-from commands import lifetime_watch
+from commands import lifetime_watch, queries
 from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
 from commands.context import ServiceContext
@@ -282,3 +282,22 @@ def find_element(blocks: list[dict[str, object]], action_id: str) -> dict[str, o
         if isinstance(element, dict) and element.get("action_id") == action_id:
             return element
     raise AssertionError(f"no {action_id} in the modal")
+
+
+def test_the_pipeline_shows_lifetimes_plus_and_the_difference(
+    watched: ServiceContext, lifetime: FakeLifeTime
+) -> None:
+    watch = LifeTimeWatch(watched, EVERY)
+    watch.poll()
+    [shop] = [a for a in queries.applications(watched) if a.name == "Shop"]
+    assert not any(line.lifetime_differs for line in shop.pipeline)  # the bot agrees
+    lifetime.publish_module("Shop", "Pre-Production", "Cart")
+    watch.poll()
+    [shop] = [a for a in queries.applications(watched) if a.name == "Shop"]
+    lines = {line.name: line for line in shop.pipeline}
+    assert lines["Pre-Production"].lifetime == "3.2+"
+    assert lines["Pre-Production"].shown_version == "3.2"  # what the bot recorded
+    assert [n for n, line in lines.items() if line.lifetime_differs] == ["Pre-Production"]
+    code = views.text.pipeline_code(shop.pipeline, with_fix=False)
+    assert "(LifeTime: 3.2+)" in code
+    assert "LifeTime" not in code.split("Pre-Production")[0]  # Production agrees: no note
