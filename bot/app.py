@@ -42,7 +42,7 @@ def build_app(
     ctx.on_deployment_status = count_deployment
     ctx.deploy_poll_every = timedelta(seconds=settings.deploy_poll_seconds)
     publisher = Publisher(ctx, client)
-    watcher = LifeTimeWatcher(ctx, client, timedelta(seconds=settings.lifetime_watch_seconds))
+    watcher = LifeTimeWatcher(ctx, publisher, timedelta(seconds=settings.lifetime_watch_seconds))
     services = BotServices(
         ctx=ctx,
         admins=settings.admins,

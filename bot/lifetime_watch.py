@@ -13,10 +13,11 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.publisher import Publisher
 from bot.views.lifetime_change import change_dismissed, change_message
 from commands import lifetime_watch
 from commands.context import ServiceContext
-from commands.lifetime_watch import LifeTimeWatch, Suggestion
+from commands.lifetime_watch import Evidence, LifeTimeWatch, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,35 @@ def tell_dismissed(
         log.warning("could not say the change was dismissed: %s", error.response.get("error"))
 
 
+def send_evidence(client: WebClient, evidence: Evidence) -> None:
+    """Tell a hotfix's owners, by DM, that LifeTime shows a new version of one of its modules."""
+    text = (
+        f"👀 {evidence.hotfix_ref} · {evidence.application}: LifeTime shows a new "
+        f"{evidence.module} published in {evidence.environment} {evidence.at:%H:%M} UTC. "
+        "If that is the fix, confirm it with *Merged* on the hotfix message."
+    )
+    for owner in evidence.owners:
+        try:
+            channel = client.conversations_open(users=owner)["channel"]["id"]
+            client.chat_postMessage(channel=channel, text=text)
+        except SlackApiError as error:
+            log.warning("could not tell %s about evidence: %s", owner, error.response.get("error"))
+
+
 class LifeTimeWatcher:
-    def __init__(self, ctx: ServiceContext, client: WebClient, every: timedelta) -> None:
+    def __init__(self, ctx: ServiceContext, publisher: Publisher, every: timedelta) -> None:
         self.ctx = ctx
-        self.client = client
+        self.publisher = publisher
+        self.client = publisher.client
         self.watch = LifeTimeWatch(ctx, every)
 
     def run(self) -> list[Suggestion]:
         """One round: ask LifeTime, store what it says, tell each new change once."""
         report = self.watch.poll()
+        for ref in dict.fromkeys(e.hotfix_ref for e in report.evidence):
+            self.publisher.publish(ref)  # the evidence shows on the checklist items
+        for evidence in report.evidence:
+            send_evidence(self.client, evidence)
         fresh = {s.id: s for s in report.suggestions}
         for earlier in lifetime_watch.unposted_suggestions(self.ctx):
             fresh.setdefault(earlier.id, earlier)

@@ -43,6 +43,7 @@ class ChecklistLine:
     reason: str | None = None
     done_by: str | None = None
     done_at: datetime | None = None
+    evidence_at: datetime | None = None  # LifeTime saw a new version of it there then
 
 
 @dataclass(frozen=True)

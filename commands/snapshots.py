@@ -92,6 +92,7 @@ def hotfix_snapshots(
                 reason=item.reason,
                 done_by=item.done_by,
                 done_at=item.done_at,
+                evidence_at=item.evidence_at,
             )
             for item in checklists.get(hotfix.id, [])
         )

@@ -152,6 +152,10 @@ class ChecklistItem(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     done_by: str | None = Field(default=None, max_length=40)
     done_at: datetime | None = None
+    # When the LifeTime watch first saw a new version of the module in the environment after
+    # the Production deploy: evidence shown on the item, never a mark by itself.
+    evidence_at: datetime | None = None
+    evidence_told: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class Message(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""watch: what LifeTime says environments run, and the untagged changes the bot told about
+"""watch: what LifeTime says environments run, untagged changes told, evidence on checklist items
 
 Revision ID: 0005
 Revises: 0004
@@ -18,6 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("checklist_item", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("evidence_at", sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "evidence_told", sa.Boolean(), server_default=sa.text("false"), nullable=False
+            )
+        )
     op.create_table(
         "lifetime_observation",
         sa.Column("application_id", sa.Integer(), nullable=False),
@@ -59,3 +66,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lifetime_suggestion_application_id"))
     op.drop_table("lifetime_suggestion")
     op.drop_table("lifetime_observation")
+    with op.batch_alter_table("checklist_item", schema=None) as batch_op:
+        batch_op.drop_column("evidence_told")
+        batch_op.drop_column("evidence_at")
