@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,18 +11,20 @@ from sqlmodel import select
 
 from bot import ids, views
 from bot.lifetime_watch import LifeTimeWatcher
+from bot.views.hotfix_message import done_item
 from commands import lifetime_watch, queries
 from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
 from commands.context import ServiceContext
 from commands.deployers.registry import DeployerSecrets
 from commands.errors import InvalidInput
+from commands.lifecycle import HotfixState, ItemStatus
 from commands.lifetime_watch import LifeTimeWatch
 from standin.lifetime import FakeLifeTime
 from standin.slack_client import text_input
 from standin.stack import LocalSlackStack
 from storage.models import Event, Hotfix
-from tests.bot_support import ANA, RAJ, Bot
+from tests.bot_support import ANA, LEE, RAJ, Bot
 from tests.conftest import ADMIN
 from tests.support import MovableClock
 
@@ -301,3 +303,65 @@ def test_the_pipeline_shows_lifetimes_plus_and_the_difference(
     code = views.text.pipeline_code(shop.pipeline, with_fix=False)
     assert "(LifeTime: 3.2+)" in code
     assert "LifeTime" not in code.split("Pre-Production")[0]  # Production agrees: no note
+
+
+def follow_until(bot: Bot, clock: MovableClock, done: Callable[[], bool]) -> None:
+    assert bot.stack.services is not None
+    for _ in range(10):
+        bot.stack.services.follower.follow()
+        if done():
+            return
+        clock.advance(seconds=6)
+    raise AssertionError("the deployment did not get there")
+
+
+def test_evidence_after_the_deploy_shows_on_the_item_and_owners_are_told_once(
+    bot: Bot, watched: ServiceContext, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watcher = watcher_of(bot)
+    watcher.run()
+    bot.command(ANA, "open Shop Cart Totals are wrong")
+    bot.wait_living("HF-1")
+    bot.click(ANA, ids.DEPLOY)
+    bot.click(LEE, ids.APPROVE)
+
+    def propagating() -> bool:
+        return queries.hotfix_status(watched, "HF-1").state is HotfixState.PROPAGATING
+
+    follow_until(bot, clock, propagating)
+    watcher.run()  # LifeTime now says Production and Pre-Production run 3.2.1
+    clock.advance(minutes=2)
+    lifetime.publish_module("Shop", "Quality Assurance", "Cart")
+    watcher.run()
+    clock.advance(minutes=2)
+    watcher.run()  # the same publication: nobody is told twice
+
+    hotfix = queries.hotfix_status(watched, "HF-1")
+    [qa_cart] = [i for i in hotfix.checklist if i.environment == "Quality Assurance"]
+    assert qa_cart.evidence_at is not None and qa_cart.status is ItemStatus.PENDING
+    bot.wait_living("new Cart published in Quality Assurance")
+    told = [
+        call
+        for call in bot.slack.calls("chat.postMessage")
+        if "LifeTime shows a new Cart" in str(call.params.get("text"))
+    ]
+    assert len(told) == 2  # one DM to each owner (Ana, Raj), once
+
+    for environment in ("Quality Assurance", "Development"):
+        value = ids.ButtonValue("HF-1", environment, "Cart").encode()
+        bot.click(RAJ, ids.MERGED, value_contains=value)
+        bot.wait_until(
+            lambda where=environment: all(  # type: ignore[misc]
+                i.status is ItemStatus.MERGED
+                for i in queries.hotfix_status(watched, "HF-1").checklist_of(where)
+            ),
+            f"Cart merged in {environment}",
+        )
+    hotfix = queries.hotfix_status(watched, "HF-1")
+    [dev_cart] = [i for i in hotfix.checklist if i.environment == "Development"]
+    assert dev_cart.evidence_at is None
+    assert "merged by" in done_item(dev_cart, True)
+    assert "no LifeTime evidence" in done_item(dev_cart, True)
+    [qa_cart] = [i for i in hotfix.checklist if i.environment == "Quality Assurance"]
+    assert "merged by" in done_item(qa_cart, True)
+    assert "published in Quality Assurance" in done_item(qa_cart, True)
