@@ -280,12 +280,13 @@ def unposted_suggestions(ctx: ServiceContext) -> list[Suggestion]:
             )
         ).all()
         apps = repository.applications_by_ids(row.application_id for row in rows)
+        opened = repository.active_hotfixes_of(apps)
         pipeline = pipeline_of(repository.environments())
         found = []
         for row in rows:
             app = apps[row.application_id]
-            if not app.home_channel or row.id is None:
-                continue
+            if not app.home_channel or row.id is None or row.application_id in opened:
+                continue  # a hotfix opened meanwhile: the change is in hand
             found.append(_suggestion(row, app, pipeline.hotfix_environment.name, ""))
         return found
 

@@ -267,6 +267,8 @@ class FakeLifeTime(LoopbackServer):
         self._next_conflicts: list[JSON] = []
         self._next_script: tuple[str, ...] | None = None
         self.one_plan_per_target = False  # True: LifeTime before 11.21.0
+        # False: AppStatusInEnvs without BaseApplicationVersionLabel (only the version key)
+        self.version_labels_in_status = True
         self._refuse_starts: list[int] = []  # statuses answered to the next start commands
         self._slow_reads = 0  # reads a newly tagged version stays unusable
         self._unready: dict[str, int] = {}  # version key -> reads left before it is usable
@@ -905,7 +907,6 @@ class FakeLifeTime(LoopbackServer):
         status: JSON = {
             "EnvironmentKey": env_key,
             "BaseApplicationVersionKey": running.version_key,
-            "BaseApplicationVersionLabel": tagged.version,
             "IsModified": running.modified,
             "IsModifiedReason": "ModulesModified" if running.modified else "",
             "IsModifiedMessage": (
@@ -918,6 +919,8 @@ class FakeLifeTime(LoopbackServer):
             "MobileAppsStatus": [],
             "DeploymentZoneKey": "",
         }
+        if self.version_labels_in_status:
+            status["BaseApplicationVersionLabel"] = tagged.version
         if modules:
             status["ModuleStatusInEnvs"] = [
                 {
