@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from commands.deployers.port import KNOWN
+from commands.errors import InvalidInput
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.refs import Severity
+from commands.versions import Version
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,17 @@ class EnvironmentLine:
 
     @property
     def lifetime_differs(self) -> bool:
-        """LifeTime says this environment runs something else than the bot recorded."""
-        return self.lifetime is not None and self.lifetime != self.shown_version
+        """LifeTime says this environment runs something else than the bot recorded (``1.7``
+        and ``1.7.0`` are the same version)."""
+        if self.lifetime is None or self.lifetime == self.shown_version:
+            return False
+        theirs, mine = self.lifetime.removesuffix("+"), self.tag
+        if self.lifetime.endswith("+") != self.has_changes:
+            return True
+        try:
+            return Version.parse(theirs) != Version.parse(mine)
+        except InvalidInput:
+            return True
 
 
 @dataclass(frozen=True)

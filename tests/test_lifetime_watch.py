@@ -20,6 +20,7 @@ from commands.deployers.registry import DeployerSecrets
 from commands.errors import InvalidInput
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.lifetime_watch import LifeTimeWatch
+from commands.results import EnvironmentLine
 from standin.lifetime import FakeLifeTime
 from standin.slack_client import text_input
 from standin.stack import LocalSlackStack
@@ -365,3 +366,21 @@ def test_evidence_after_the_deploy_shows_on_the_item_and_owners_are_told_once(
     [qa_cart] = [i for i in hotfix.checklist if i.environment == "Quality Assurance"]
     assert "merged by" in done_item(qa_cart, True)
     assert "published in Quality Assurance" in done_item(qa_cart, True)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "changes", "lifetime", "differs"),
+    [
+        ("1.7.0", False, "1.7", False),
+        ("1.7.0", False, "1.7+", True),
+        ("1.7.0", True, "1.7.0+", False),
+        ("1.7.0", False, "1.7.1", True),
+        ("1.7.0", False, "untagged", True),
+        ("1.7.0", False, None, False),
+    ],
+)
+def test_a_difference_is_a_different_version_or_plus(
+    recorded: str, changes: bool, lifetime: str | None, differs: bool
+) -> None:
+    line = EnvironmentLine("QA", "qa", recorded, changes, red=False, lifetime=lifetime)
+    assert line.lifetime_differs is differs
