@@ -17,7 +17,8 @@ from bot.publisher import Publisher
 from bot.views.lifetime_change import change_dismissed, change_message
 from commands import lifetime_watch
 from commands.context import ServiceContext
-from commands.lifetime_watch import Evidence, LifeTimeWatch, Suggestion
+from commands.lifetime_evidence import Evidence
+from commands.lifetime_watch import LifeTimeWatch, Suggestion
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from sqlmodel import select
 from commands.context import ServiceContext
 from commands.deployers.lifetime_api import AppStatus, LifeTimeClient, LifeTimeError
 from commands.errors import InvalidInput
-from commands.refs import format_hotfix_ref
+from commands.lifetime_evidence import Evidence, evidence_in
 from commands.snapshots import pipeline_of
 from commands.versions import Version
 from storage.models import Application, LifeTimeObservation, LifeTimeSuggestion
@@ -57,18 +57,6 @@ class Suggestion:
     version: str  # the version Production runs, which the hotfix environment is modified from
     modules: tuple[str, ...]
     since: datetime
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A new version of a hotfix module in a checklist environment, seen after the deploy."""
-
-    hotfix_ref: str
-    application: str
-    environment: str
-    module: str
-    at: datetime
-    owners: tuple[str, ...]
 
 
 @dataclass
@@ -195,7 +183,9 @@ class LifeTimeWatch:
                 stored += 1
             repository.flush()
             if published:
-                report.evidence += _evidence(self.ctx, repository, client, app, published)
+                report.evidence += evidence_in(
+                    self.ctx, repository, client, app.application_id, app.name, published
+                )
             hotfix_env = pipeline.hotfix_environment.name
             hotfix = _by_name(by_env, app.environments.get(hotfix_env, hotfix_env))
             production_name = pipeline.production.name
@@ -423,69 +413,3 @@ def _remember(
     row.label, row.version, row.modified = status.label, status.version, status.is_modified
     row.module_versions, row.observed_at = modules, now
     return before
-
-
-def _evidence(
-    ctx: ServiceContext,
-    repository: Repository,
-    client: LifeTimeClient,
-    app: WatchedApplication,
-    published: dict[int, tuple[AppStatus, set[str]]],
-) -> list[Evidence]:
-    """New module versions in checklist environments after the Production deploy, put on the
-    hotfix's checklist items as evidence. Nothing is marked: a person still says Merged."""
-    hotfix = repository.active_hotfix(app.application_id)
-    if hotfix is None or hotfix.id is None or hotfix.state != "propagating":
-        return []
-    if hotfix.deployed_at is None or ctx.now() < hotfix.deployed_at:
-        return []
-    items = repository.checklists([hotfix.id]).get(hotfix.id, [])
-    modules = {m.id: m.name for m in repository.modules(app.application_id, with_retired=True)}
-    names = {row.id: row.name for row in repository.environments()}
-    owners = tuple(repository.hotfix_owners([hotfix.id]).get(hotfix.id, []))
-    found: list[Evidence] = []
-    for environment_id, (status, before) in published.items():
-        waiting = [i for i in items if i.environment_id == environment_id and i.evidence_at is None]
-        if not waiting:
-            continue
-        changed = {name.casefold() for name in _newly_published(client, status, before)}
-        for item in waiting:
-            module = modules.get(item.module_id, "")
-            if module.casefold() not in changed:
-                continue
-            item.evidence_at = ctx.now()
-            # Told once: the owners' DM goes out with this round's report, never again.
-            told_before, item.evidence_told = item.evidence_told, True
-            if not told_before:
-                found.append(
-                    Evidence(
-                        hotfix_ref=format_hotfix_ref(hotfix.id),
-                        application=app.name,
-                        environment=names.get(environment_id, "?"),
-                        module=module,
-                        at=ctx.now(),
-                        owners=owners,
-                    )
-                )
-    if found:
-        hotfix.revision += 1  # the living message shows the evidence on its items
-    return found
-
-
-def _newly_published(client: LifeTimeClient, status: AppStatus, before: set[str]) -> list[str]:
-    """Which modules got the new versions LifeTime now reports.
-
-    ModuleStatusInEnvs names module versions, not modules, so the environment's tagged version
-    (its ModuleVersions pair each ModuleKey with a version Key) says which modules now run
-    something else than the tag; those that still ran the tag last round are the new ones. A
-    module republished again cannot be told apart, unless it is the only one changed.
-    """
-    if status.version_key is None:
-        return []
-    tagged = client.version_modules(status.application_key, status.version_key)
-    running = set(status.module_version_keys)
-    changed = [module for module, version in tagged.items() if version not in running]
-    fresh = [module for module in changed if tagged[module] in before]
-    if not fresh and len(changed) == 1:
-        fresh = changed
-    return [client.module_name(module) for module in fresh]
