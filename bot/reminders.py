@@ -31,6 +31,12 @@ class DeploymentFollowerLike(Protocol):
     def watch_safely(self) -> None: ...
 
 
+class DelivererLike(Protocol):
+    def sweep_safely(self) -> None: ...
+
+    def forget_delivered_safely(self) -> None: ...
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -182,9 +188,30 @@ def start_scheduler(
     every_seconds: float,
     follower: DeploymentFollowerLike | None = None,
     follow_every_seconds: float = 5.0,
+    deliverer: DelivererLike | None = None,
+    deliver_every_seconds: float = 2.0,
 ) -> BackgroundScheduler:
     """APScheduler in the serving process; it only says *when to look*, the database what is due."""
     scheduler = BackgroundScheduler(timezone=UTC)
+    if deliverer is not None:
+        # What the fast path could not send (a crash, a restart, Slack down) goes out here.
+        scheduler.add_job(
+            deliverer.sweep_safely,
+            "interval",
+            seconds=deliver_every_seconds,
+            id="outbox-sweep",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            deliverer.forget_delivered_safely,
+            "interval",
+            hours=1,
+            id="outbox-forget",
+            max_instances=1,
+            coalesce=True,
+        )
     if follower is not None:
         scheduler.add_job(
             follower.follow_safely,

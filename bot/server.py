@@ -15,8 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
-from bot.deployments import tell
-from bot.publisher import Publisher
+from bot.delivery import Deliverer
 from commands import deployments
 from commands.context import ServiceContext
 from commands.health import database_answers
@@ -29,13 +28,13 @@ MAX_CALLBACK_BYTES = 1_000_000
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, ctx: ServiceContext, publisher: Publisher | None = None) -> WsgiApp:
+def wsgi_app(app: App, ctx: ServiceContext, deliverer: Deliverer | None = None) -> WsgiApp:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == CALLBACK_PATH and method == "POST" and publisher is not None:
-            return _deployment_callback(ctx, publisher, environ, start_response)
+        if path == CALLBACK_PATH and method == "POST" and deliverer is not None:
+            return _deployment_callback(ctx, deliverer, environ, start_response)
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             healthy = database_answers(ctx)
             body = json.dumps({"database": "ok" if healthy else "unreachable"}).encode()
@@ -49,7 +48,7 @@ def wsgi_app(app: App, ctx: ServiceContext, publisher: Publisher | None = None) 
 
 def _deployment_callback(
     ctx: ServiceContext,
-    publisher: Publisher,
+    deliverer: Deliverer,
     environ: dict[str, Any],
     start_response: Callable[..., Any],
 ) -> Iterable[bytes]:
@@ -63,7 +62,7 @@ def _deployment_callback(
     }
     answer = deployments.receive_callback(ctx, headers, body, time.time())
     if answer.news is not None:
-        tell(publisher, answer.news)
+        deliverer.deliver(answer.news.work)
     payload = json.dumps({"ok": answer.status == 200, "message": answer.message}).encode()
     start_response(
         f"{answer.status} {HTTPStatus(answer.status).phrase}",
@@ -107,9 +106,3 @@ def _run(server: Any) -> None:
     except (OSError, ValueError):
         # Closing the listening socket ends the loop this way.
         log.debug("http server stopped")
-
-
-def serve_http(application: WsgiApp, host: str, port: int, threads: int) -> None:
-    server = create_server(application, host=host, port=port, threads=threads, ident="hotfix-bot")
-    log.info("serving Slack on http://%s:%s%s", host, port, EVENTS_PATH)
-    server.run()

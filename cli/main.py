@@ -307,13 +307,16 @@ def cancel(
 def serve(socket_mode: bool) -> None:
     """Serve the Slack app: HTTP on PORT at /slack/events (and /healthz), or Socket Mode."""
     import logging
+    import os
 
     from bot.app import build_app
     from bot.reminders import start_scheduler
-    from bot.server import serve_http, wsgi_app
+    from bot.server import start_http, wsgi_app
     from bot.settings import Settings, SettingsError
+    from bot.shutdown import drain, wait_for_signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log = logging.getLogger("hotfix-bot.serve")
     try:
         settings = Settings.from_environment(socket_mode=socket_mode)
     except SettingsError as error:
@@ -326,21 +329,33 @@ def serve(socket_mode: bool) -> None:
             settings.sweep_seconds,
             services.follower,
             settings.deploy_poll_seconds,
+            services.deliverer,
+            settings.outbox_sweep_seconds,
         )
-        try:
-            if socket_mode:
-                from slack_bolt.adapter.socket_mode import SocketModeHandler
+        stop_accepting: Callable[[], None]
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-                SocketModeHandler(app, settings.app_token).start()
-            else:
-                serve_http(
-                    wsgi_app(app, ctx, services.publisher),
-                    settings.host,
-                    settings.port,
-                    settings.http_threads,
-                )
-        finally:
-            scheduler.shutdown(wait=False)
+            handler = SocketModeHandler(app, settings.app_token)
+            handler.connect()
+            log.info("connected over Socket Mode")
+            stop_accepting = handler.close
+        else:
+            server = start_http(
+                wsgi_app(app, ctx, services.deliverer),
+                settings.host,
+                settings.port,
+                settings.http_threads,
+            )
+            log.info("serving Slack on http://%s:%s/slack/events", settings.host, server.port)
+            stop_accepting = server.stop
+        signum = wait_for_signal()
+        log.info("signal %d: finishing work in flight (up to %gs)", signum, settings.shutdown_grace)
+        finished = drain(services, stop_accepting, scheduler, settings.shutdown_grace)
+        log.info("stopped%s", "" if finished else ": some work left for the next process")
+        logging.shutdown()
+    # Listener threads still running past the grace period must not hold the exit.
+    os._exit(0)
 
 
 @main.command()

@@ -17,6 +17,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """How what Slack must show is delivered (see commands.outbox).
+
+    Leases are short and renewed while a delivery runs, so a row held by a process that died
+    is free again within `lease`; the back-off is capped so that, once Slack answers again, the
+    next attempt comes within `max_backoff` (plus one sweep).
+    """
+
+    lease: timedelta = timedelta(seconds=15)
+    first_retry: timedelta = timedelta(seconds=1)
+    max_backoff: timedelta = timedelta(seconds=10)
+    keep_delivered: timedelta = timedelta(days=2)
+
+
 @dataclass
 class ServiceContext:
     db: Database
@@ -24,6 +39,10 @@ class ServiceContext:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
     deploy_stuck_after: timedelta = timedelta(minutes=15)
+    outbox: OutboxPolicy = field(default_factory=OutboxPolicy)
+    # The process that delivers this context's changes right after their commit: it claims
+    # them in the change's own transaction. None (the CLI): the serving process's sweep sends.
+    worker: str | None = None
 
     def now(self) -> datetime:
         return self.clock()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands import outbox, runner
 from commands.actors import Actor, require_approver
 from commands.context import ServiceContext
 from commands.deployers import port
@@ -24,15 +25,15 @@ from commands.deployers.port import (
 )
 from commands.deployers.registry import deployer_for
 from commands.deployers.webhook import BadSignature, parse_callback, verify
-from commands.errors import NotFound, Refused
-from commands.hotfixes import record_change, record_deploy
+from commands.errors import Refused
+from commands.hotfixes import lock_hotfix, record_deploy
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
-from commands.reminders import reschedule
-from commands.results import EventLine, HotfixSnapshot
+from commands.results import EventLine, HotfixSnapshot, Outcome
+from commands.runner import HotfixChange
 from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
 from commands.versions import Version
-from storage.models import Deployment
+from storage.models import Deployment, Hotfix
 from storage.repository import Repository
 
 CLAIM_LEASE = timedelta(minutes=2)
@@ -40,6 +41,7 @@ POLL_EVERY = timedelta(seconds=5)
 POLL_WAITING_EVERY = timedelta(seconds=15)  # needs a person, or results come by callback
 MAX_BACKOFF = timedelta(minutes=5)
 SYSTEM = "deployer"  # the actor of events the deployment system caused
+LOG_LINES_PER_POST = 20  # a few log lines per thread post, not one post per line
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class DeploymentNews:
     hotfix: HotfixSnapshot
     log: tuple[str, ...]
     event: EventLine | None
+    work: outbox.Work | None = None  # claimed for this process to send (see commands.outbox)
 
 
 @dataclass(frozen=True)
@@ -177,16 +180,22 @@ def _record(
             if not row.stuck and now - row.last_progress_at > ctx.deploy_stuck_after:
                 row.stuck = True
                 changed = True
-                event = event or _event(repository, hotfix, "deploy_stuck", row, now)
+                event = event or _event(ctx, repository, hotfix, "deploy_stuck", row, now)
         repository.add(row)
         if event is None and changed:
             hotfix.revision += 1  # the living message shows the progress
             repository.add(hotfix)
         repository.flush()
         snapshot = hotfix_snapshots(repository, [hotfix])[0]
-    if event is None and not new_lines:
-        return None
-    return DeploymentNews(snapshot, new_lines, event)
+        if event is None and not new_lines and not changed:
+            return None
+        lines = [
+            (outbox.LOG, {"lines": list(new_lines[start : start + LOG_LINES_PER_POST])})
+            for start in range(0, len(new_lines), LOG_LINES_PER_POST)
+        ]
+        app = repository.application(hotfix.application_id)
+        work = outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=lines)
+    return DeploymentNews(snapshot, new_lines, event, work)
 
 
 def _wait(row: Deployment, progress: Progress | None) -> timedelta:
@@ -215,41 +224,45 @@ def _conclude(
         details = {"version": row.version, "deployer": row.deployer}
         if row.status == port.FINISHED_WITH_WARNINGS:
             details["warnings"] = row.info or "finished with warnings"
-        outcome = record_change(repository, hotfix, Actor(SYSTEM), "deployed", details, now)
-        reschedule(repository, ctx.reminders, hotfix, app, now)
-        return outcome.event
+        return _system_change(ctx, repository, HotfixChange(hotfix, app, "deployed", details), now)
     if row.status in (port.FINISHED_WITH_ERRORS, port.ABORTED, port.FAILED):
         row.finished_at = now
-        return _back_to_open(ctx, repository, hotfix, row, app, now)
+        return _system_change(ctx, repository, _back_to_open(hotfix, row, app), now)
     if row.status == port.NEEDS_USER_INTERVENTION and previous != port.NEEDS_USER_INTERVENTION:
-        return _event(repository, hotfix, "deploy_needs_intervention", row, now)
+        return _event(ctx, repository, hotfix, "deploy_needs_intervention", row, now)
     return None
 
 
-def _back_to_open(
-    ctx: ServiceContext,
-    repository: Repository,
-    hotfix: Any,
-    row: Deployment,
-    app: Any,
-    now: datetime,
-) -> EventLine:
+def _back_to_open(hotfix: Any, row: Deployment, app: Any) -> HotfixChange:
+    """A deployment that failed or was aborted: the hotfix waits for Tag & Deploy again."""
     hotfix.state = HotfixState.OPEN.value
     hotfix.requested_version = None
     hotfix.requested_by = None
     hotfix.requested_at = None
     hotfix.approved_by = None
     details = {"version": row.version, "status": row.status, "reason": row.info or row.status}
-    outcome = record_change(repository, hotfix, Actor(SYSTEM), "deploy_failed", details, now)
-    reschedule(repository, ctx.reminders, hotfix, app, now)
-    return outcome.event
+    return HotfixChange(hotfix, app, "deploy_failed", details, actor=Actor(SYSTEM))
 
 
 def _event(
-    repository: Repository, hotfix: Any, kind: str, row: Deployment, now: datetime
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Any,
+    kind: str,
+    row: Deployment,
+    now: datetime,
 ) -> EventLine:
     details = {"version": row.version, "info": row.info or row.last_log}
-    return record_change(repository, hotfix, Actor(SYSTEM), kind, details, now).event
+    app = repository.application(hotfix.application_id)
+    change = HotfixChange(hotfix, app, kind, details, reschedule=False)
+    return _system_change(ctx, repository, change, now)
+
+
+def _system_change(
+    ctx: ServiceContext, repository: Repository, change: HotfixChange, now: datetime
+) -> EventLine:
+    """A change the deployment system caused, recorded like a person's (see runner)."""
+    return runner.record_change(ctx, repository, change, Actor(SYSTEM), now).event
 
 
 # steering ---------------------------------------------------------------------------------------
@@ -272,18 +285,14 @@ def retry_deployment(ctx: ServiceContext, actor: Actor, hotfix_ref: str) -> Depl
 def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> DeploymentNews:
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
+    # The deployment system is called outside any transaction (a network call), after a first
+    # look; the runner then checks everything again under the hotfix's lock.
     with ctx.db.read() as repository:
-        hotfix = repository.hotfix(hotfix_id)
-        if hotfix is None:
-            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
-        row = repository.latest_deployments([hotfix_id]).get(hotfix_id)
-        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row is None:
-            raise Refused(f"{ref} has no deployment running.")
-        members = repository.members(hotfix.application_id)
-        require_approver(actor, role_members(members, "approver"), None, f"{command} a deployment")
+        hotfix = lock_hotfix(repository, hotfix_id)
+        row = _running_deployment(repository, hotfix, ref)
+        _require_steerer(repository, actor, hotfix, command)
         app = repository.application(hotfix.application_id)
-        deployment_id, external_key = _id(row), row.external_key
-        status = row.status
+        external_key, status = row.external_key, row.status
     if command == "continue" and status != port.NEEDS_USER_INTERVENTION:
         raise Refused(f"{ref}'s deployment does not wait for anyone: it is {status}.")
     if command in ("continue", "abort") and external_key:
@@ -295,21 +304,16 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
                 deployer.abort(external_key)
         except (DeployRefused, DeployerUnavailable) as error:
             raise Refused(f"could not {command} {ref}'s deployment: {error.message}") from error
-    return _record_steering(ctx, actor, deployment_id, command)
 
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
+        _require_steerer(repository, actor, hotfix, command)
 
-def _record_steering(
-    ctx: ServiceContext, actor: Actor, deployment_id: int, command: str
-) -> DeploymentNews:
-    now = ctx.now()
-    with ctx.db.write() as repository:
-        peek = repository.deployment(deployment_id)
-        assert peek is not None
-        hotfix = repository.hotfix(peek.hotfix_id, for_update=True)
-        row = repository.deployment(deployment_id, for_update=True)
-        assert hotfix is not None and row is not None
-        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row.status in port.TERMINAL:
-            raise Refused(f"{format_hotfix_ref(row.hotfix_id)}'s deployment already finished.")
+    def apply(repository: Repository, hotfix: Hotfix, now: datetime) -> HotfixChange:
+        found = _running_deployment(repository, hotfix, ref)
+        row = repository.deployment(_id(found), for_update=True)
+        assert row is not None
+        if row.status in port.TERMINAL:
+            raise Refused(f"{ref}'s deployment already finished.")
         app = repository.application(hotfix.application_id)
         row.stuck = False
         row.last_progress_at = now
@@ -320,17 +324,35 @@ def _record_steering(
             row.info = f"aborted by {actor.user_id}"
             row.finished_at = now
             repository.add(row)
-            event = _back_to_open(ctx, repository, hotfix, row, app, now)
-        else:
-            if command == "continue":
-                row.status = port.RUNNING
-            repository.add(row)
-            kind = "deploy_continued" if command == "continue" else "deploy_retried"
-            details = {"version": row.version}
-            event = record_change(repository, hotfix, actor, kind, details, now).event
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
-    return DeploymentNews(snapshot, (), event)
+            change = _back_to_open(hotfix, row, app)
+            return HotfixChange(hotfix, app, change.kind, change.details)
+        if command == "continue":
+            row.status = port.RUNNING
+        repository.add(row)
+        kind = "deploy_continued" if command == "continue" else "deploy_retried"
+        return HotfixChange(hotfix, app, kind, {"version": row.version})
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=apply,
+        conflict=f"{ref}'s deployment was steered by someone else at the same moment: retry",
+    )
+    return DeploymentNews(outcome.hotfix, (), outcome.event)
+
+
+def _running_deployment(repository: Repository, hotfix: Hotfix, ref: str) -> Deployment:
+    row = repository.latest_deployments([_id(hotfix)]).get(_id(hotfix))
+    if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row is None:
+        raise Refused(f"{ref} has no deployment running.")
+    return row
+
+
+def _require_steerer(repository: Repository, actor: Actor, hotfix: Hotfix, command: str) -> None:
+    members = repository.members(hotfix.application_id)
+    require_approver(actor, role_members(members, "approver"), None, f"{command} a deployment")
 
 
 # webhook callbacks ------------------------------------------------------------------------------

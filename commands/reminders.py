@@ -12,15 +12,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from commands.actors import Actor, require_member
+from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.durations import format_duration, parse_duration
-from commands.errors import NotFound, Refused
+from commands.errors import Refused
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
 from commands.reminder_rules import ReminderPolicy
-from commands.results import EventLine, HotfixSnapshot
-from commands.snapshots import hotfix_snapshots, role_members
+from commands.results import HotfixSnapshot, Outcome
+from commands.snapshots import hotfix_snapshots
 from storage.models import Application, Hotfix, Reminder, UserTimezone
 from storage.repository import Repository
 
@@ -173,14 +173,12 @@ def snooze(
     duration: str,
     *,
     request_key: str | None = None,
-) -> tuple[HotfixSnapshot, EventLine]:
+) -> Outcome:
     length = parse_duration(duration, least=timedelta(minutes=1))
     return _change_reminder(ctx, actor, hotfix_ref, "snoozed", request_key, snooze_for=length)
 
 
-def set_cadence(
-    ctx: ServiceContext, actor: Actor, hotfix_ref: str, every: str
-) -> tuple[HotfixSnapshot, EventLine]:
+def set_cadence(ctx: ServiceContext, actor: Actor, hotfix_ref: str, every: str) -> Outcome:
     """`/hotfix remind HF-12 2h` or `off`."""
     if every.strip().casefold() == "off":
         return _change_reminder(ctx, actor, hotfix_ref, "reminders_off", None, enabled=False)
@@ -198,28 +196,18 @@ def _change_reminder(
     snooze_for: timedelta | None = None,
     every: timedelta | None = None,
     enabled: bool = True,
-) -> tuple[HotfixSnapshot, EventLine]:
+) -> Outcome:
+    from commands import hotfixes, runner  # they schedule reminders: imported when used
+
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
-    now = ctx.now()
-    with ctx.db.write() as repository:
-        hotfix = repository.hotfix(hotfix_id, for_update=True)
-        if hotfix is None:
-            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
-        if repository.request_seen(request_key or ""):
-            from commands.errors import AlreadyApplied
 
-            raise AlreadyApplied("this request was already applied")
-        if request_key:
-            repository.remember_request(request_key, now)
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
         if not HotfixState(hotfix.state).is_red:
             raise Refused(f"{ref} is not red any more: there is nothing to remind anyone of")
-        members = repository.members(hotfix.application_id)
-        owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
-        owners.update(role_members(members, "owner"))
-        require_member(
-            actor, owners, role_members(members, "approver"), f"change {ref}'s reminders"
-        )
+        hotfixes.require_hotfix_member(repository, actor, hotfix, f"change {ref}'s reminders")
+
+    def apply(repository: Repository, hotfix: Hotfix, now: datetime) -> runner.HotfixChange:
         app = repository.application(hotfix.application_id)
         row = repository.reminder(hotfix_id, for_update=True) or Reminder(
             hotfix_id=hotfix_id, next_due_at=now
@@ -237,17 +225,20 @@ def _change_reminder(
             row.next_due_at = now + step_every
             details = {"every": format_duration(step_every)} if enabled else {}
         repository.add(row)
-        repository.record_event(
-            at=now,
-            actor=actor.user_id,
-            kind=kind,
-            details=details,
-            hotfix_id=hotfix_id,
-            application_id=hotfix.application_id,
+        return runner.HotfixChange(
+            hotfix, app, kind, details, changes_hotfix=False, reschedule=False
         )
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
-        return snapshot, EventLine(at=now, actor=actor.user_id, kind=kind, details=details)
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: hotfixes.lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=apply,
+        request_key=request_key,
+        conflict=f"{ref}'s reminders were changed by someone else at the same moment: retry",
+    )
+    return outcome
 
 
 def next_reminder(ctx: ServiceContext, hotfix_ref: str) -> datetime | None:

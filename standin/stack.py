@@ -65,13 +65,15 @@ class LocalSlackStack:
         )
         self.app, self.services = build_app(settings, self.ctx)
         self.server = start_http(
-            wsgi_app(self.app, self.ctx, self.services.publisher), threads=self.http_threads
+            wsgi_app(self.app, self.ctx, self.services.deliverer), threads=self.http_threads
         )
         if self.sweep_seconds is not None:
             self.scheduler = start_scheduler(
                 self.services.sweeper,
                 self.sweep_seconds,
                 self.services.follower,
+                self.sweep_seconds,
+                self.services.deliverer,
                 self.sweep_seconds,
             )
         self.driver = SlackDriver(

@@ -320,6 +320,11 @@ class FakeSlackWebApi(LoopbackServer):
         with self._cond:
             self.workspace.set_user_timezone(user_id, tz_name, offset_seconds)
 
+    def close_to_bot(self, channel: str, error: str = "channel_not_found") -> None:
+        """Make ``channel`` one the bot cannot post in (see Workspace.close_to_bot)."""
+        with self._cond:
+            self.workspace.close_to_bot(channel, error)
+
     def set_user_name(self, user_id: str, real_name: str) -> None:
         with self._cond:
             self.workspace.user(user_id).real_name = real_name

@@ -32,6 +32,7 @@ from storage.models import (
     Message,
     Module,
     ModuleRevision,
+    Outbox,
     Reminder,
     UsedTag,
     UserTimezone,
@@ -376,7 +377,7 @@ class Repository:
             col(Message.channel),
             col(Message.ts),
             col(Message.shown_revision),
-        ).where(col(Message.hotfix_id).in_(wanted))
+        ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
         union = union_all(owners, modules, messages).subquery()
         query = sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
         for kind, hotfix_id, a, b, number in self.session.execute(query):
@@ -402,6 +403,93 @@ class Repository:
 
     def message(self, hotfix_id: int, channel: str) -> Message | None:
         return self.session.get(Message, (hotfix_id, channel))
+
+    # the outbox ----------------------------------------------------------------------------
+    def living_messages(
+        self, hotfix_ids: Iterable[int], *, skip_locked: bool = False
+    ) -> list[Message]:
+        """Living messages of hotfixes, locked for the caller (see `claim_outbox`)."""
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return []
+        query = (
+            select(Message)
+            .where(col(Message.hotfix_id).in_(wanted))
+            .order_by(col(Message.hotfix_id), col(Message.channel))
+            .with_for_update(skip_locked=skip_locked)
+        )
+        return list(self.session.exec(query))
+
+    def undelivered(self, hotfix_ids: Iterable[int], *, skip_locked: bool = False) -> list[Outbox]:
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return []
+        query = (
+            select(Outbox)
+            .where(col(Outbox.hotfix_id).in_(wanted), col(Outbox.delivered_at).is_(None))
+            .order_by(col(Outbox.id))
+            .with_for_update(skip_locked=skip_locked)
+        )
+        return list(self.session.exec(query))
+
+    def hotfixes_with_due_outbox(self, now: datetime, limit: int) -> list[int]:
+        """Hotfixes whose living message lags or whose lines wait, due now and not held by a
+        live claim. Rows another transaction holds are skipped (SKIP LOCKED), as reminders."""
+        free_message = or_(col(Message.claimed_until).is_(None), col(Message.claimed_until) < now)
+        due_message = or_(
+            col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now
+        )
+        messages = (
+            select(Message.hotfix_id)
+            .where(
+                col(Message.wanted_revision) > col(Message.shown_revision),
+                due_message,
+                free_message,
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        free_line = or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now)
+        lines = (
+            select(Outbox.hotfix_id)
+            .where(
+                col(Outbox.delivered_at).is_(None), col(Outbox.next_attempt_at) <= now, free_line
+            )
+            .order_by(col(Outbox.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        found = list(dict.fromkeys([*self.session.exec(messages), *self.session.exec(lines)]))
+        return found[:limit]
+
+    def renew_outbox_claims(self, worker: str, until: datetime) -> None:
+        """Every claim of this process's deliveries (named `<worker>/<delivery>`)."""
+        for model in (Message, Outbox):
+            mine = col(model.claimed_by).startswith(f"{worker}/", autoescape=True)
+            self.session.exec(update(model).where(mine).values(claimed_until=until))
+
+    def release_outbox_claims(self, worker: str) -> None:
+        for model in (Message, Outbox):
+            self.session.exec(
+                update(model)
+                .where(col(model.claimed_by).startswith(f"{worker}/", autoescape=True))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def forget_delivered(self, before: datetime) -> int:
+        result = self.session.exec(
+            delete(Outbox).where(
+                col(Outbox.delivered_at).is_not(None), col(Outbox.delivered_at) < before
+            )
+        )
+        return int(result.rowcount or 0)
+
+    def outbox_rows(self, hotfix_id: int | None = None) -> list[Outbox]:
+        """Every outbox row (of a hotfix), delivered or not: for checks and reports."""
+        query = select(Outbox).order_by(col(Outbox.id))
+        if hotfix_id is not None:
+            query = query.where(Outbox.hotfix_id == hotfix_id)
+        return list(self.session.exec(query))
 
     # reminders ---------------------------------------------------------------------------
     def reminder(self, hotfix_id: int, *, for_update: bool = False) -> Reminder | None:

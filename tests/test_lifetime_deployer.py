@@ -231,16 +231,16 @@ def test_regression_watch_warns_about_a_plan_from_an_environment_without_the_fix
     deploying(bot, ctx)
     follow_until(bot, clock, lambda: state(ctx) is HotfixState.PROPAGATING)
     assert bot.stack.services is not None
-    publisher = bot.stack.services.publisher
-    assert warn_regressions(ctx, publisher) == []
+    deliverer = bot.stack.services.deliverer
+    assert warn_regressions(ctx, deliverer) == []
     lifetime.create_deployment_plan(
         "Development", "Production", "Shop", notes="Release 3.3", created_on=clock()
     )
-    warnings = warn_regressions(ctx, publisher)
+    warnings = warn_regressions(ctx, deliverer)
     assert [(w.source_environment, w.pending_modules) for w in warnings] == [
         ("Development", ("Cart",))
     ]
     bot.wait_until(lambda: any("would undo the hotfix" in t for t in bot.thread_texts()), "warned")
     dms = [c for c in bot.slack.calls("chat.postMessage") if c.params["channel"].startswith("D")]
     assert len(dms) == 2  # both owners
-    assert warn_regressions(ctx, publisher) == [], "each plan is warned about once"
+    assert warn_regressions(ctx, deliverer) == [], "each plan is warned about once"

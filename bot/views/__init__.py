@@ -6,7 +6,12 @@ classes, so Slack's limits are checked when it is serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view
-from bot.views.hotfix_message import fallback_text, hotfix_message, thread_line
+from bot.views.hotfix_message import (
+    fallback_text,
+    hotfix_message,
+    thread_line,
+    thread_line_after,
+)
 from bot.views.modals import open_modal, reason_modal, version_modal
 from bot.views.nudges import (
     escalation_message,
@@ -24,6 +29,7 @@ from bot.views.replies import (
     help_reply,
     history_reply,
     list_reply,
+    not_here_reply,
     status_reply,
 )
 from bot.views.text import mention
@@ -42,6 +48,7 @@ __all__ = [
     "hotfix_message",
     "list_reply",
     "mention",
+    "not_here_reply",
     "nudge_message",
     "open_modal",
     "reason_modal",
@@ -50,5 +57,6 @@ __all__ = [
     "snoozed_reply",
     "status_reply",
     "thread_line",
+    "thread_line_after",
     "version_modal",
 ]
