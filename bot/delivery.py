@@ -17,11 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import views
-from bot.pacing import ChannelPacer
 from bot.views.text import escape, truncate
 from commands import outbox
 from commands.context import ServiceContext
-from commands.outbox import Delivered, LineWork, Work
+from commands.outbox import Delivered, LineWork, LivingWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +39,10 @@ class Deliverer:
         ctx: ServiceContext,
         client: WebClient,
         worker: str,
-        *,
-        pacer: ChannelPacer | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.worker = worker
-        self.pacer = pacer or ChannelPacer()
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -116,31 +112,50 @@ class Deliverer:
         hotfix = work.hotfix
         rendered: tuple[str, list[Any]] | None = None
         ts_of = {message.channel: message.ts for message in work.messages if message.ts}
-        for message in work.messages:
+        due = [
+            message
+            for message in work.messages
             # Under the claim: only a newer revision than the one shown is ever sent.
-            if not message.lags or hotfix.revision <= message.shown_revision:
-                continue
-            if rendered is None:
-                rendered = views.hotfix_message(hotfix, self.ctx.now())
-            text, blocks = rendered
-            try:
-                self.pacer.wait(message.channel)
-                ts = self._show(message.channel, message.ts, text, blocks)
-                done.shown[message.channel] = (ts, hotfix.revision)
-                ts_of[message.channel] = ts
-            except SlackApiError as error:
-                reason = str(error.response.get("error"))
-                if reason in UNREACHABLE:
-                    done.unreachable.add(message.channel)
-                else:
-                    done.failed_messages.add(message.channel)
-                log.warning("could not show %s in %s: %s", hotfix.ref, message.channel, reason)
-            except Exception as error:  # Slack unreachable, a timeout: the sweep tries again
-                done.failed_messages.add(message.channel)
-                log.warning("could not show %s in %s: %s", hotfix.ref, message.channel, error)
+            if message.lags and hotfix.revision > message.shown_revision
+        ]
+        # First posts (their threads need them), then the thread lines, then the updates: once
+        # a message shows a change, its thread already tells it.
+        for message in [m for m in due if not m.ts]:
+            rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
+            self._show_one(work, message, rendered, ts_of, done)
         for line in work.lines:
             self._send_line(work, line, ts_of, done)
+        for message in [m for m in due if m.ts]:
+            rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
+            self._show_one(work, message, rendered, ts_of, done)
         return done
+
+    def _show_one(
+        self,
+        work: Work,
+        message: LivingWork,
+        rendered: tuple[str, list[Any]],
+        ts_of: dict[str, str],
+        done: Delivered,
+    ) -> None:
+        text, blocks = rendered
+        ref, channel = work.hotfix.ref, message.channel
+        try:
+            ts = self._show(channel, message.ts, text, blocks)
+            if ts != message.ts:
+                outbox.remember_posted(self.ctx, work, channel, ts)
+            done.shown[channel] = (ts, work.hotfix.revision)
+            ts_of[channel] = ts
+        except SlackApiError as error:
+            reason = str(error.response.get("error"))
+            if reason in UNREACHABLE:
+                done.unreachable.add(channel)
+            else:
+                done.failed_messages.add(channel)
+            log.warning("could not show %s in %s: %s", ref, channel, reason)
+        except Exception as error:  # Slack unreachable, a timeout: the sweep tries again
+            done.failed_messages.add(channel)
+            log.warning("could not show %s in %s: %s", ref, channel, error)
 
     def _send_line(
         self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
@@ -149,7 +164,6 @@ class Deliverer:
             text = self._render(work, line)
             if line.kind == outbox.DIRECT:
                 channel = self.client.conversations_open(users=line.channel)["channel"]["id"]
-                self.pacer.wait(channel)
                 self.client.chat_postMessage(channel=channel, text=text)
             else:
                 ts = ts_of.get(line.channel)
@@ -160,7 +174,6 @@ class Deliverer:
                     else:
                         done.failed_lines.add(line.id)
                     return
-                self.pacer.wait(line.channel)
                 self.client.chat_postMessage(channel=line.channel, thread_ts=ts, text=text)
             done.sent_lines.add(line.id)
         except SlackApiError as error:

@@ -7,7 +7,7 @@ is recorded in one, under the hotfix's row lock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,7 +150,8 @@ def _record(
         row.claimed_by = None
         row.claimed_until = None
         new_lines: tuple[str, ...] = ()
-        event: EventLine | None = None
+        outcome: Outcome | None = None  # when the step changed: its event and outbox rows
+        lines: list[tuple[str, dict[str, Any]]] = []
         changed = False
         if progress is not None:
             row.attempts = 0
@@ -158,6 +159,7 @@ def _record(
                 row.external_key = progress.external_key
             # Pollers get the whole log each time; a callback sends only what is new.
             new_lines = progress.log if incremental else progress.log[row.log_lines :]
+            lines = _log_posts(new_lines)
             if new_lines or progress.status != row.status:
                 row.last_progress_at = now
                 changed = True
@@ -171,7 +173,7 @@ def _record(
             previous = row.status
             row.status = progress.status
             row.info = progress.info or row.info
-            event = _conclude(ctx, repository, hotfix, row, previous, now)
+            outcome = _conclude(ctx, repository, hotfix, row, previous, now, lines)
         elif problem is not None:
             row.attempts += 1
             row.info = problem
@@ -180,22 +182,30 @@ def _record(
             if not row.stuck and now - row.last_progress_at > ctx.deploy_stuck_after:
                 row.stuck = True
                 changed = True
-                event = event or _event(ctx, repository, hotfix, "deploy_stuck", row, now)
+                if outcome is None:
+                    outcome = _event(ctx, repository, hotfix, "deploy_stuck", row, now, lines)
         repository.add(row)
-        if event is None and changed:
+        if outcome is not None:
+            repository.flush()
+            return DeploymentNews(outcome.hotfix, new_lines, outcome.event, outcome.work)
+        if not new_lines and not changed:
+            return None
+        if changed:
             hotfix.revision += 1  # the living message shows the progress
             repository.add(hotfix)
         repository.flush()
         snapshot = hotfix_snapshots(repository, [hotfix])[0]
-        if event is None and not new_lines and not changed:
-            return None
-        lines = [
-            (outbox.LOG, {"lines": list(new_lines[start : start + LOG_LINES_PER_POST])})
-            for start in range(0, len(new_lines), LOG_LINES_PER_POST)
-        ]
         app = repository.application(hotfix.application_id)
         work = outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=lines)
-    return DeploymentNews(snapshot, new_lines, event, work)
+    return DeploymentNews(snapshot, new_lines, None, work)
+
+
+def _log_posts(log: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """Log lines for the thread, a few per post rather than one post per line."""
+    return [
+        (outbox.LOG, {"lines": list(log[start : start + LOG_LINES_PER_POST])})
+        for start in range(0, len(log), LOG_LINES_PER_POST)
+    ]
 
 
 def _wait(row: Deployment, progress: Progress | None) -> timedelta:
@@ -213,8 +223,10 @@ def _conclude(
     row: Deployment,
     previous: str,
     now: datetime,
-) -> EventLine | None:
-    """Turn a deployment's new status into the hotfix's next step."""
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Outcome | None:
+    """Turn a deployment's new status into the hotfix's next step (its log lines go to the
+    thread first)."""
     if HotfixState(hotfix.state) is not HotfixState.DEPLOYING:
         return None
     app = repository.application(hotfix.application_id)
@@ -224,12 +236,13 @@ def _conclude(
         details = {"version": row.version, "deployer": row.deployer}
         if row.status == port.FINISHED_WITH_WARNINGS:
             details["warnings"] = row.info or "finished with warnings"
-        return _system_change(ctx, repository, HotfixChange(hotfix, app, "deployed", details), now)
+        change = HotfixChange(hotfix, app, "deployed", details)
+        return _system_change(ctx, repository, change, now, lines)
     if row.status in (port.FINISHED_WITH_ERRORS, port.ABORTED, port.FAILED):
         row.finished_at = now
-        return _system_change(ctx, repository, _back_to_open(hotfix, row, app), now)
+        return _system_change(ctx, repository, _back_to_open(hotfix, row, app), now, lines)
     if row.status == port.NEEDS_USER_INTERVENTION and previous != port.NEEDS_USER_INTERVENTION:
-        return _event(ctx, repository, hotfix, "deploy_needs_intervention", row, now)
+        return _event(ctx, repository, hotfix, "deploy_needs_intervention", row, now, lines)
     return None
 
 
@@ -251,18 +264,23 @@ def _event(
     kind: str,
     row: Deployment,
     now: datetime,
-) -> EventLine:
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Outcome:
     details = {"version": row.version, "info": row.info or row.last_log}
     app = repository.application(hotfix.application_id)
     change = HotfixChange(hotfix, app, kind, details, reschedule=False)
-    return _system_change(ctx, repository, change, now)
+    return _system_change(ctx, repository, change, now, lines)
 
 
 def _system_change(
-    ctx: ServiceContext, repository: Repository, change: HotfixChange, now: datetime
-) -> EventLine:
+    ctx: ServiceContext,
+    repository: Repository,
+    change: HotfixChange,
+    now: datetime,
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Outcome:
     """A change the deployment system caused, recorded like a person's (see runner)."""
-    return runner.record_change(ctx, repository, change, Actor(SYSTEM), now).event
+    return runner.record_change(ctx, repository, change, Actor(SYSTEM), now, lines=lines)
 
 
 # steering ---------------------------------------------------------------------------------------

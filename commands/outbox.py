@@ -124,10 +124,10 @@ def record(
 ) -> Work | None:
     """Write what Slack must show after this change; claim it for `ctx.worker` when it can.
 
-    `lines`: (kind, payload) for the thread of every living message; `direct`: (user,
-    payload) for direct messages. Returns the claimed work
-    for the fast path, or None when another process holds this hotfix's delivery (it picks the
-    new rows up when it finishes) or nobody delivers right away (the CLI).
+    `lines`: (kind, payload) for the thread of every living message, before the event line;
+    `direct`: (user, payload) for direct messages. Returns the claimed work for the fast path,
+    or None when another process holds this hotfix's delivery (it picks the new rows up when it
+    finishes) or nobody delivers right away (the CLI).
     """
     hotfix_id = snapshot.id
     messages = repository.living_messages([hotfix_id])
@@ -152,7 +152,7 @@ def record(
             created_at=now,
             next_attempt_at=now,
         )
-        for kind, payload in [*told, *lines]
+        for kind, payload in [*lines, *told]
         for channel in by_channel
     ] + [
         Outbox(
@@ -228,7 +228,7 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
                 continue  # the lease passed on: whoever holds it now decides
             if row.channel in done.shown:
                 ts, revision = done.shown[row.channel]
-                row.ts = row.ts or ts
+                row.ts = ts  # a message posted again (deleted by someone) has a new one
                 row.shown_revision = max(row.shown_revision, revision)
                 row.attempts = 0
             elif row.channel in done.unreachable:
@@ -252,13 +252,24 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
             repository.add(line)
         repository.flush()
         lagging = [row for row in messages if row.wanted_revision > row.shown_revision]
-        more = any(
-            row.claimed_by is None and _due(row.next_attempt_at, now) for row in lagging
-        ) or any(line.delivered_at is None and line.next_attempt_at <= now for line in lines)
+        more = any(row.claimed_by is None and _due(row, now) for row in lagging) or any(
+            line.delivered_at is None and line.claimed_by is None and _due(line, now)
+            for line in lines
+        )
         if not more:
             return None
         claimed = _claim(ctx, repository, [hotfix_id], worker, now)
         return claimed[0] if claimed else None
+
+
+def remember_posted(ctx: ServiceContext, work: Work, channel: str, ts: str) -> None:
+    """A first post's timestamp, kept at once: a process that dies right after a post must
+    not make the next one post a second message (a first post happens once per channel)."""
+    with ctx.db.write() as repository:
+        row = repository.message(work.hotfix.id, channel)
+        if row is not None and row.claimed_by == work.claim and not row.ts:
+            row.ts = ts
+            repository.add(row)
 
 
 def renew(ctx: ServiceContext, worker: str) -> None:
@@ -310,9 +321,7 @@ def _claim(
     repository.flush()
     snapshots = {s.id: s for s in hotfix_snapshots(repository, [c[0] for c in claimed])}
     return [
-        _work(
-            snapshots[_id(hotfix)], mine, [t for t in told if _due(t.next_attempt_at, now)], claim
-        )
+        _work(snapshots[_id(hotfix)], mine, [t for t in told if _due(t, now)], claim)
         for hotfix, mine, told, claim in claimed
     ]
 
@@ -346,8 +355,9 @@ def _held_by_another(
     )
 
 
-def _due(at: datetime | None, now: datetime) -> bool:
-    return at is None or at <= now
+def _due(row: Message | Outbox, now: datetime) -> bool:
+    """Never tried yet (whatever the clocks of the processes say), or its back-off is over."""
+    return row.attempts == 0 or row.next_attempt_at is None or row.next_attempt_at <= now
 
 
 def _id(row: Any) -> int:

@@ -9,7 +9,7 @@ transaction as the change, so the trail never misses or invents one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -103,6 +103,8 @@ def record_change(
     actor: Actor,
     now: datetime,
     origin_channel: str | None = None,
+    *,
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> Outcome:
     """The audit event, the next revision, the reminder and what Slack must show (the outbox),
     in the transaction of the change. Also used by the deployment follower (the system's
@@ -131,6 +133,7 @@ def record_change(
         change.app,
         snapshot,
         now,
+        lines=lines,
         event=event,
         origin_channel=origin_channel,
     )

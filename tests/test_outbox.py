@@ -13,14 +13,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot import views
 from bot.delivery import Deliverer
 from commands import applications, hotfixes, outbox, queries
 from commands.actors import Actor
@@ -29,7 +31,7 @@ from standin.slack_client import SlackDriver
 from standin.web_api import FakeSlackWebApi
 from storage.setup import open_database
 from tests.conftest import ADMIN, EXAMPLE_CATALOG
-from tests.support import MovableClock, backends, fresh_database_url
+from tests.support import POSTGRES_URL, MovableClock, backends, fresh_database_url
 from tests.test_serve import SECRET, free_port
 
 ANA = Actor("U0ANA")
@@ -325,3 +327,75 @@ def test_without_a_home_channel_the_message_comes_by_dm(ctx: ServiceContext) -> 
         dm = bot.slack.dm_channel(ANA.user_id)
         bot.wait_living("HF-1", channel=dm)
         assert bot.buttons(dm), "the DM carries the buttons"
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="several replicas need PostgreSQL (TEST_DATABASE_URL)")
+def test_two_replicas_deliver_each_row_once_and_never_backward(
+    tmp_path: Path, slack: FakeSlackWebApi
+) -> None:
+    count = 4
+    with fresh_database_url("postgresql", tmp_path) as url:
+        database = open_database(url, upgrade=True)
+        ctx = ServiceContext(database)  # no worker: every row waits for the replicas' sweeps
+        texts: dict[str, list[str]] = {}  # channel -> the message's text at each revision
+        refs = []
+        for index in range(count):
+            name, channel = f"Replica{index}", f"C0REPLICA{index}"
+            applications.add_application(
+                ctx, ADMIN, name, ["Core", "Edge"], "1.0.0", home_channel=channel
+            )
+            applications.set_members(ctx, ADMIN, name, "owner", [ANA.user_id])
+            applications.set_members(ctx, ADMIN, name, "approver", ["U0LEE"])
+            outcome = hotfixes.open_hotfix(ctx, ANA, name, ["Core", "Edge"], "down")
+            refs.append((outcome.hotfix.ref, channel))
+            texts[channel] = [views.fallback_text(outcome.hotfix)]
+        steps: list[Callable[[str], Any]] = [
+            lambda ref: hotfixes.request_deploy(ctx, ANA, ref),
+            lambda ref: hotfixes.approve_deploy(ctx, Actor("U0LEE"), ref),
+            lambda ref: hotfixes.mark_merged(ctx, ANA, ref, "Quality Assurance", "Core"),
+            lambda ref: hotfixes.mark_merged(ctx, ANA, ref, "Quality Assurance", "Edge"),
+            lambda ref: hotfixes.mark_merged(ctx, ANA, ref, "Development", "Core"),
+            lambda ref: hotfixes.mark_merged(ctx, ANA, ref, "Development", "Edge"),
+        ]
+        replicas = [_serve(url, slack, tmp_path, free_port()) for _ in range(2)]
+        try:
+            for step in steps:  # changes keep coming while both replicas deliver
+                for ref, channel in refs:
+                    texts[channel].append(views.fallback_text(step(ref).hotfix))
+                time.sleep(0.15)
+            for _ref, channel in refs:
+                _wait(
+                    lambda c=channel: _shows(slack, c, texts[c][-1]),  # type: ignore[misc]
+                    f"{channel} to show the last state",
+                )
+            time.sleep(1.0)  # more sweeps by both: nothing new may be sent
+        finally:
+            for process in replicas:
+                process.terminate()
+            for process in replicas:
+                assert process.wait(timeout=30) == 0
+        with database.read() as repository:
+            rows = repository.outbox_rows()
+        database.engine.dispose()
+        assert rows and all(row.delivered_at is not None for row in rows)
+        for _ref, channel in refs:
+            assert len(slack.messages(channel)) == 1, "one living message per channel"
+            shown = [
+                texts[channel].index(call.params["text"])
+                for call in slack.calls()
+                if call.method in ("chat.postMessage", "chat.update")
+                and call.params.get("channel") == channel
+                and not call.params.get("thread_ts")
+            ]
+            assert shown == sorted(shown), f"{channel} went backward: revisions {shown}"
+            replies = [
+                call.params["text"]
+                for call in slack.calls("chat.postMessage")
+                if call.params.get("channel") == channel and call.params.get("thread_ts")
+            ]
+            assert len(replies) == len([r for r in rows if r.channel == channel]), "once each"
+
+
+def _shows(slack: FakeSlackWebApi, channel: str, text: str) -> bool:
+    messages = slack.messages(channel)
+    return bool(messages) and messages[-1].text == text
