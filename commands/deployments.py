@@ -358,7 +358,7 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
         apply=apply,
         conflict=f"{ref}'s deployment was steered by someone else at the same moment: retry",
     )
-    return DeploymentNews(outcome.hotfix, (), outcome.event)
+    return DeploymentNews(outcome.hotfix, (), outcome.event, outcome.work)
 
 
 def _running_deployment(repository: Repository, hotfix: Hotfix, ref: str) -> Deployment:
