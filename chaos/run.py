@@ -192,7 +192,7 @@ def run(quick: bool, postgres_url: str, out: Path) -> Report:
                 report.commands_unanswered += 1
             time.sleep(0.05)
             step_of[name] = _progress(ctx, name, ref_of.get(name) or _ref_of(ctx, name))
-        slack.reset()  # Slack heals; what is still undelivered must now arrive
+        slack.heal()  # Slack heals; what is still undelivered must now arrive
         _settle(ctx, slack, report)
         for replica in replicas:
             replica.stop()

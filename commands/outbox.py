@@ -221,6 +221,7 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
     hotfix_id, claim = work.hotfix.id, work.claim
     worker = claim.split("/")[0]
     with ctx.db.write() as repository:
+        repository.hotfix(hotfix_id, for_update=True)  # the outbox rows' writers hold it
         messages = repository.living_messages([hotfix_id])
         lines = repository.undelivered([hotfix_id])
         for row in messages:
@@ -266,6 +267,7 @@ def remember_posted(ctx: ServiceContext, work: Work, channel: str, ts: str) -> N
     """A first post's timestamp, kept at once: a process that dies right after a post must
     not make the next one post a second message (a first post happens once per channel)."""
     with ctx.db.write() as repository:
+        repository.hotfix(work.hotfix.id, for_update=True)
         row = repository.message(work.hotfix.id, channel)
         if row is not None and row.claimed_by == work.claim and not row.ts:
             row.ts = ts
@@ -299,10 +301,13 @@ def backoff(policy: OutboxPolicy, attempts: int) -> timedelta:
 def _claim(
     ctx: ServiceContext, repository: Repository, ids: Sequence[int], worker: str, now: datetime
 ) -> list[Work]:
+    # A hotfix another transaction holds (a change, a claim, a finish) waits for the next
+    # sweep; holding the hotfix's row, this claim sees all of its outbox rows, not a part.
+    ids = repository.lock_hotfixes(ids)
     if not ids:
         return []
-    messages = repository.living_messages(ids, skip_locked=True)
-    lines = repository.undelivered(ids, skip_locked=True)
+    messages = repository.living_messages(ids)
+    lines = repository.undelivered(ids)
     hotfixes = repository.hotfixes_by_ids(ids)
     until = now + ctx.outbox.lease
     claimed: list[tuple[Hotfix, list[Message], list[Outbox], str]] = []

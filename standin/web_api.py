@@ -262,6 +262,12 @@ class FakeSlackWebApi(LoopbackServer):
             self.workspace.clear()
             self._cond.notify_all()
 
+    def heal(self) -> None:
+        """Slack answers normally again: injected failures and delays end; nothing is forgotten."""
+        with self._cond:
+            self._failures.clear()
+            self._delays.clear()
+
     def _summary(self) -> str:
         counts = Counter(
             c.method if c.ok else f"{c.method}[{c.response.get('error') or c.status}]"

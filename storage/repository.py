@@ -432,6 +432,21 @@ class Repository:
         )
         return list(self.session.exec(query))
 
+    def lock_hotfixes(self, ids: Iterable[int]) -> list[int]:
+        """Lock the hotfix rows no other transaction holds; their ids (SKIP LOCKED).
+
+        Whoever writes a hotfix's outbox rows holds its row, so a claim sees all of them."""
+        wanted = set(ids)
+        if not wanted:
+            return []
+        query = (
+            select(Hotfix.id)
+            .where(col(Hotfix.id).in_(wanted))
+            .order_by(col(Hotfix.id))
+            .with_for_update(skip_locked=True)
+        )
+        return [int(i) for i in self.session.exec(query) if i is not None]
+
     def hotfixes_with_due_outbox(self, now: datetime, limit: int) -> list[int]:
         """Hotfixes whose living message lags or whose lines wait, due now and not held by a
         live claim. Rows another transaction holds are skipped (SKIP LOCKED), as reminders."""

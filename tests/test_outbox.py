@@ -118,7 +118,7 @@ def test_slack_down_then_back_the_sweep_delivers_with_capped_backoff(
     assert message is not None and message.attempts >= 8
     assert message.next_attempt_at is not None
     assert message.next_attempt_at - clock() <= ctx.outbox.max_backoff
-    slack.reset()  # Slack answers again
+    slack.heal()  # Slack answers again
     clock.advance(seconds=ctx.outbox.max_backoff.total_seconds())
     assert deliverer.sweep() == 1
     assert len(living(slack)) == 1
@@ -235,7 +235,7 @@ def test_kill_9_before_delivery_then_restart_shows_the_change(
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=15)
         assert living(slack, "C0INCIDENT") == [] and living(slack) == []
-        slack.reset()  # Slack is fine; only a new process can repair the message now
+        slack.heal()  # Slack is fine; only a new process can repair the message now
         started = time.monotonic()
         process = _serve(url, slack, tmp_path, free_port())
         try:
