@@ -44,7 +44,7 @@ def build_app(
         ctx=ctx,
         admins=settings.admins,
         deliverer=deliverer,
-        sweeper=Sweeper(ctx, client),
+        sweeper=Sweeper(ctx, client, deliverer=deliverer),
         follower=DeploymentFollower(ctx, deliverer),
         dispatch=Dispatcher(),
     )

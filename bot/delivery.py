@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -195,6 +196,9 @@ class Deliverer:
                 payload.get("next_environment"),
                 bool(payload.get("ready_to_solve")),
             )
+        if line.kind == outbox.REMINDED:
+            at = datetime.fromisoformat(str(payload["at"]))
+            return views.reminder_thread_line(work.hotfix, tuple(payload["users"]), at)
         if line.kind == outbox.LOG:
             lines = [f"`{escape(truncate(str(text), 300))}`" for text in payload["lines"]]
             return "📜 " + "\n".join(lines)

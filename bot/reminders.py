@@ -6,7 +6,6 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -16,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import views
+from bot.delivery import Deliverer
 from bot.pacing import ChannelPacer
 from commands import reminders
 from commands.context import ServiceContext
@@ -58,11 +58,13 @@ class Sweeper:
         *,
         worker: str | None = None,
         pacer: ChannelPacer | None = None,
+        deliverer: Deliverer | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.worker = worker or worker_name()
         self.pacer = pacer or ChannelPacer()
+        self.deliverer = deliverer  # sends the thread line a round leaves in the outbox
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
@@ -115,10 +117,8 @@ class Sweeper:
                     "nudge for %s to %s failed: %s", hotfix.ref, user, error.response.get("error")
                 )
                 failed.append(user)
-        if sent:
-            self._post_in_threads(hotfix.messages, views.reminder_thread_line(hotfix, sent, now))
         escalated = item.escalate and self._escalate(item, now)
-        reminders.complete_round(
+        work = reminders.complete_round(
             self.ctx,
             self.worker,
             item,
@@ -127,6 +127,8 @@ class Sweeper:
             failed=failed,
             escalated=escalated,
         )
+        if self.deliverer is not None:
+            self.deliverer.deliver(work)  # the thread line, through the outbox
         report.nudged += [(hotfix.ref, user) for user in sent]
         report.deferred += [(hotfix.ref, user) for user in plan.later]
         report.failed += [(hotfix.ref, user) for user in failed]
@@ -153,15 +155,6 @@ class Sweeper:
                     "escalation of %s failed: %s", item.hotfix.ref, error.response.get("error")
                 )
         return told
-
-    def _post_in_threads(self, messages: Iterable[object], text: str) -> None:
-        for message in messages:
-            channel, ts = message.channel, message.ts  # type: ignore[attr-defined]
-            try:
-                self.pacer.wait(channel)
-                self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
-            except SlackApiError as error:
-                log.warning("reminder thread line failed: %s", error.response.get("error"))
 
     def _link(self, channel: str, ts: str) -> str | None:
         try:

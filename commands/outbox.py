@@ -37,6 +37,7 @@ EVENT = "event"  # an event line in the thread of the living message
 LOG = "log"  # deployment log lines in the thread
 WARNING = "warning"  # a regression warning in the thread
 DIRECT = "dm"  # a direct message to a person (channel holds the user id)
+REMINDED = "reminded"  # who a reminder round nudged, in the thread
 
 
 @dataclass(frozen=True)

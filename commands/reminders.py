@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from commands.actors import Actor
 from commands.context import ServiceContext
@@ -23,6 +24,9 @@ from commands.results import HotfixSnapshot, Outcome
 from commands.snapshots import hotfix_snapshots
 from storage.models import Application, Hotfix, Reminder, UserTimezone
 from storage.repository import Repository
+
+if TYPE_CHECKING:
+    from commands.outbox import Work
 
 CLAIM_LEASE = timedelta(minutes=2)
 TIMEZONE_FRESH_FOR = timedelta(days=1)
@@ -126,19 +130,23 @@ def complete_round(
     deferred: Mapping[str, datetime],
     failed: Iterable[str],
     escalated: bool,
-) -> None:
-    """Record what the sweep delivered and when this hotfix is due next."""
+) -> Work | None:
+    """Record what the sweep delivered and when this hotfix is due next; the line in the
+    living message's thread goes to the outbox (returned when claimed for this process)."""
+    from commands import outbox  # it renders snapshots that reminders feed: imported when used
+
     now = ctx.now()
     failed = list(failed)
     sent = list(sent)
     with ctx.db.write() as repository:
+        # The hotfix first, as every change does: the same lock order, no deadlock.
+        hotfix = repository.hotfix(due.hotfix.id, for_update=True)
         row = repository.reminder(due.hotfix.id, for_update=True)
         if row is None or row.claimed_by != worker:
-            return  # solved meanwhile, or the lease passed to another worker
-        hotfix = repository.hotfix(due.hotfix.id)
+            return None  # solved meanwhile, or the lease passed to another worker
         if hotfix is None or not HotfixState(hotfix.state).is_red:
             repository.delete_reminder(due.hotfix.id)
-            return
+            return None
         app = repository.application(hotfix.application_id)
         if due.new_round:
             row.unanswered += 1
@@ -164,6 +172,12 @@ def complete_round(
         row.claimed_by = None
         row.claimed_until = None
         repository.add(row)
+        if not sent:
+            return None
+        line = (outbox.REMINDED, {"users": sent, "at": now.isoformat()})
+        repository.flush()
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+        return outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=[line])
 
 
 def snooze(
