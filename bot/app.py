@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -14,6 +15,8 @@ from bot.delivery import Deliverer
 from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
 from bot.errors import handle_error
+from bot.health import Health
+from bot.metrics import count_deployment
 from bot.reminders import Sweeper, worker_name
 from bot.services import BotServices
 from bot.settings import Settings
@@ -35,6 +38,8 @@ def build_app(
     ctx.reminders = settings.reminders
     ctx.deployer_secrets = settings.deployer_secrets
     ctx.deploy_stuck_after = settings.deploy_stuck_after
+    ctx.on_deployment_status = count_deployment
+    ctx.deploy_poll_every = timedelta(seconds=settings.deploy_poll_seconds)
     ctx.outbox = settings.outbox
     # This process claims its own changes' outbox rows in their transaction and sends them
     # right after the commit.
@@ -47,6 +52,7 @@ def build_app(
         sweeper=Sweeper(ctx, client, deliverer=deliverer),
         follower=DeploymentFollower(ctx, deliverer),
         dispatch=Dispatcher(),
+        health=Health(ctx, client),
     )
     app.middleware(_mark_retries)
     app.error(handle_error)

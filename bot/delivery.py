@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import views
+from bot import observe, views
 from bot.views.text import escape, truncate
 from commands import outbox
 from commands.context import ServiceContext
@@ -111,6 +111,7 @@ class Deliverer:
     def _send(self, work: Work) -> Delivered:
         done = Delivered()
         hotfix = work.hotfix
+        observe.note_hotfix(hotfix.ref)  # the per-request line names the hotfix it showed
         rendered: tuple[str, list[Any]] | None = None
         ts_of = {message.channel: message.ts for message in work.messages if message.ts}
         due = [

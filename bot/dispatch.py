@@ -11,6 +11,7 @@ Bolt.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,10 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
+from bot import observe
 from bot.errors import handle_error
+from bot.grammar import GrammarError
+from commands.errors import AlreadyApplied, DomainError
 
 Listener = Callable[[Ack, dict[str, Any], dict[str, Any], WebClient, Any], None]
 
@@ -46,15 +50,30 @@ class Dispatcher:
             context: dict[str, Any],
             respond: Callable[..., Any] | None = None,
         ) -> None:
+            request = observe.of_slack(body)
+            with observe.working_for(request):
+                handle(request, ack, body, payload, client, context, respond)
+
+        def handle(
+            request: observe.Request,
+            ack: Ack,
+            body: dict[str, Any],
+            payload: dict[str, Any],
+            client: WebClient,
+            context: dict[str, Any],
+            respond: Callable[..., Any] | None,
+        ) -> None:
             acked = threading.Event()
             answer: Callable[..., Any] = ack
             if ack_first:
                 ack()
+                observe.acked(request)
                 acked.set()
                 answer = _nothing_left_to_send
 
             def ack_and_release(*args: Any, **kwargs: Any) -> None:
                 answer(*args, **kwargs)
+                observe.acked(request)
                 acked.set()
 
             def work() -> None:
@@ -64,15 +83,19 @@ class Dispatcher:
                 try:
                     listener(ack_and_release, body, payload, client, respond)  # type: ignore[arg-type]
                 except Exception as error:
+                    request.outcome = _outcome_of(error)
                     if not acked.is_set():
                         ack_and_release()
                     handle_error(error, body, client, context, respond)
                 finally:
                     acked.set()
+                    observe.finish(request)
 
-            pool.submit(work)
+            # The work carries the request (its id) to the pool thread, for its log lines.
+            pool.submit(contextvars.copy_context().run, work)
             if not acked.wait(ACK_DEADLINE_SECONDS):
                 ack()  # the listener is slow to answer: Slack still gets its 200 in time
+                observe.acked(request)
 
         run.__name__ = getattr(listener, "__name__", "listener")
         return run
@@ -80,6 +103,14 @@ class Dispatcher:
     def finish(self) -> None:
         """Wait for listeners still working after their ack (a graceful stop)."""
         self.pool.shutdown(wait=True)
+
+
+def _outcome_of(error: Exception) -> str:
+    if isinstance(error, AlreadyApplied):
+        return observe.ALREADY_APPLIED
+    if isinstance(error, GrammarError | DomainError):
+        return observe.REFUSED
+    return observe.ERROR
 
 
 def _nothing_left_to_send(*args: Any, **kwargs: Any) -> None:

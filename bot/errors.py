@@ -32,7 +32,7 @@ def handle_error(
         return
     if isinstance(error, GrammarError):
         if error.show_help:
-            tell(body, client, respond, *help_reply(error.suggestion, error.message))
+            tell(body, client, respond, *help_reply(error.suggestion, error.unknown))
         else:
             tell(body, client, respond, *error_reply(error.message))
         return

@@ -1,69 +1,46 @@
-"""The `/hotfix` grammar: text in, a typed request out. No Slack calls, no domain rules."""
+"""The `/hotfix` grammar: text in, a typed request out. No Slack calls, no domain rules.
+
+Which subcommands exist and what they take comes from one table, `commands.subcommands`.
+"""
 
 from __future__ import annotations
 
 import difflib
-import html
 import re
-from dataclasses import dataclass, field
 
-SUBCOMMANDS = (
-    "help",
-    "open",
-    "status",
-    "list",
-    "deploy",
-    "merged",
-    "skip",
-    "solve",
-    "cancel",
-    "history",
-    "apps",
-    "app",
-    "remind",
-    "snooze",
-)
-APP_SUBCOMMANDS = ("add", "owners", "approvers")
+from commands.subcommands import Kind, Request, Subcommand, Surface, heads, named, on
+
+__all__ = ["GrammarError", "Request", "parse", "split_words", "unescape"]
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,30})$")
+_FLAG = re.compile(r"^--([a-z][a-z0-9-]*)(?:=(.*))?$")
+_WORD = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d|(\S+)')
 
 
 class GrammarError(Exception):
     """Bad input: says what the right form is."""
 
-    def __init__(self, message: str, *, show_help: bool = False, suggestion: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        show_help: bool = False,
+        suggestion: str | None = None,
+        unknown: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.show_help = show_help
         self.suggestion = suggestion
+        self.unknown = unknown  # the word that is not a subcommand, as typed
 
 
-@dataclass(frozen=True)
-class Request:
-    name: str  # one of SUBCOMMANDS, or "app add" / "app owners" / "app approvers"
-    args: tuple[str, ...] = ()
-    rest: str = ""  # free text (summary, reason)
-    users: tuple[str, ...] = field(default_factory=tuple)
-
-
-USAGE = {
-    "open": "open <app> <module>[,<module>...] <summary...>",
-    "status": "status [<hotfix-id>|<app>]",
-    "deploy": "deploy <hotfix-id> [<version>]",
-    "merged": "merged <hotfix-id> <environment> <module>",
-    "skip": "skip <hotfix-id> <environment> <module> <reason...>",
-    "solve": "solve <hotfix-id>",
-    "cancel": "cancel <hotfix-id> <reason...>",
-    "history": "history <hotfix-id>",
-    "remind": "remind <hotfix-id> <every>|off",
-    "snooze": "snooze <hotfix-id> <duration>",
-    "app add": "app add <app> <module>[,...] <version>",
-    "app owners": "app owners <app> <@user>...",
-    "app approvers": "app approvers <app> <@user>...",
-}
-
-
-_WORD = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d|(\S+)')
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of the command text: it sends `&`, `<`, `>` as `&amp;`, `&lt;`,
+    `&gt;` and nothing else (https://api.slack.com/reference/surfaces/formatting#escaping).
+    Mentions and links (`<@U…|raj>`, `<https://…|ticket>`) arrive as written and stay so.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def split_words(text: str) -> list[str]:
@@ -76,66 +53,97 @@ def split_words(text: str) -> list[str]:
 
 
 def parse(text: str) -> Request:
-    """Parse what followed `/hotfix`. Slack escapes &, < and > in it; mentions stay <@U…>."""
-    words = split_words(text)
+    """Parse what followed `/hotfix`, as Slack sends it (escaped; mentions as <@U…>)."""
+    words = [unescape(word) for word in split_words(text)]
     if not words:
         return Request("help")
     head = words[0].casefold()
-    if head not in SUBCOMMANDS:
-        close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
+    if head not in heads(Surface.SLACK):
+        close = difflib.get_close_matches(head, heads(Surface.SLACK), n=1, cutoff=0.5)
         raise GrammarError(
             f"I don't know `{words[0]}`.",
             show_help=True,
             suggestion=close[0] if close else None,
+            unknown=words[0],
         )
+    spec = named(head)
     tail = words[1:]
-    if head in ("help", "list", "apps"):
-        return Request(head)
-    if head == "open":
-        if not tail:
-            return Request("open")  # no arguments: the modal
-        _need(tail, 3, "open")
-        return Request("open", (tail[0], tail[1]), rest=_text(tail[2:]))
-    if head == "status":
-        if len(tail) > 1 and not _looks_like_ref(tail[0]):
-            return Request("status", (" ".join(tail),))  # application names may have spaces
-        return Request("status", tuple(tail[:1]))
-    if head == "deploy":
-        _need(tail, 1, "deploy", most=2)
-        return Request("deploy", tuple(tail))
-    if head == "merged":
-        _need(tail, 3, "merged")
-        return Request("merged", (tail[0], tail[1], " ".join(tail[2:])))
-    if head == "skip":
-        _need(tail, 4, "skip")
-        return Request("skip", (tail[0], tail[1], tail[2]), rest=_text(tail[3:]))
-    if head in ("solve", "history"):
-        _need(tail, 1, head, most=1)
-        return Request(head, (tail[0],))
-    if head == "cancel":
-        _need(tail, 2, "cancel")
-        return Request("cancel", (tail[0],), rest=_text(tail[1:]))
-    if head in ("remind", "snooze"):
-        _need(tail, 2, head, most=2)
-        return Request(head, (tail[0], tail[1]))
-    return _parse_app(tail)
+    if spec is None or not spec.on(Surface.SLACK):  # a group word, like `app`
+        group = [s for s in on(Surface.SLACK) if s.name.split()[0] == head]
+        choice = named(f"{head} {tail[0].casefold()}") if tail else None
+        if choice is None or choice not in group:
+            forms = ", ".join(f"`{s.usage}`" for s in group)
+            raise GrammarError(f"`{head}` takes one of: {forms}")
+        spec, tail = choice, tail[1:]
+    return _read(spec, tail)
 
 
-def _parse_app(tail: list[str]) -> Request:
-    if not tail or tail[0].casefold() not in APP_SUBCOMMANDS:
-        raise GrammarError(
-            "`app` takes `add`, `owners` or `approvers`: "
-            f"`{USAGE['app add']}`, `{USAGE['app owners']}`"
-        )
-    sub = tail[0].casefold()
-    name = f"app {sub}"
-    rest = tail[1:]
-    if sub == "add":
-        _need(rest, 3, name, most=3)
-        return Request(name, (rest[0], rest[1], rest[2]))
-    _need(rest, 2, name)
-    users = [_user(word) for word in rest[1:]]
-    return Request(name, (rest[0],), users=tuple(users))
+def _read(spec: Subcommand, words: list[str]) -> Request:
+    flags, words = _flags(spec, words)
+    if not spec.params:
+        return Request(spec.name, flags=flags)  # anything after `list`, `help`, … is ignored
+    if not words and spec.alone is not None:
+        return Request(spec.name, flags=flags)
+    args: list[str] = []
+    rest = ""
+    users: tuple[str, ...] = ()
+    left = list(words)
+    for param in spec.params:
+        if not left:
+            if param.optional:
+                continue
+            raise _usage(spec)
+        if param.kind is Kind.WORD:
+            args.append(left.pop(0))
+        elif param.kind is Kind.NAME:
+            args.append(" ".join(left))
+            left = []
+        elif param.kind is Kind.TEXT:
+            rest = " ".join(left)
+            left = []
+        else:
+            users = tuple(_user(word) for word in left)
+            left = []
+    if left:
+        raise _usage(spec)
+    return Request(spec.name, tuple(args), rest=rest, users=users, flags=flags)
+
+
+def _flags(spec: Subcommand, words: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Takes `--name value` (or `--name`) out of the words, for the flags Slack accepts."""
+    known = {f.name: f for f in spec.flags if Surface.SLACK in f.surfaces}
+    if not known:
+        return {}, words
+    flags: dict[str, str] = {}
+    kept: list[str] = []
+    index = 0
+    while index < len(words):
+        match = _FLAG.match(words[index].casefold())
+        if match is None:
+            kept.append(words[index])
+            index += 1
+            continue
+        flag = known.get(match.group(1))
+        if flag is None:
+            raise GrammarError(f"`{words[index]}` is not an option here: `/hotfix {spec.usage}`")
+        inline = match.group(2)
+        if flag.value is None:
+            flags[flag.name] = "true"
+            index += 1
+            continue
+        if inline is not None:
+            flags[flag.name] = words[index].partition("=")[2]
+            index += 1
+            continue
+        if index + 1 >= len(words):
+            raise GrammarError(f"`--{flag.name}` needs a value: `/hotfix {spec.usage}`")
+        flags[flag.name] = words[index + 1]
+        index += 2
+    return flags, kept
+
+
+def _usage(spec: Subcommand) -> GrammarError:
+    return GrammarError(f"usage: `/hotfix {spec.usage}`")
 
 
 def _user(word: str) -> str:
@@ -143,16 +151,3 @@ def _user(word: str) -> str:
     if not match:
         raise GrammarError(f"`{word}` is not a Slack user: mention people, like @ana")
     return match.group(1) or match.group(2)
-
-
-def _need(words: list[str], least: int, name: str, most: int | None = None) -> None:
-    if len(words) < least or (most is not None and len(words) > most):
-        raise GrammarError(f"usage: `/hotfix {USAGE[name]}`")
-
-
-def _text(words: list[str]) -> str:
-    return html.unescape(" ".join(words))
-
-
-def _looks_like_ref(word: str) -> bool:
-    return bool(re.match(r"^hf-?\d+$", word, re.IGNORECASE))

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -14,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import views
+from bot import metrics, observe, views
 from bot.delivery import Deliverer
 from bot.pacing import ChannelPacer
 from commands import reminders
@@ -127,6 +128,11 @@ class Sweeper:
             failed=failed,
             escalated=escalated,
         )
+        metrics.REMINDERS.labels("sent").inc(len(sent))
+        metrics.REMINDERS.labels("failed").inc(len(failed))
+        metrics.REMINDERS.labels("deferred").inc(len(plan.later))
+        if escalated:
+            metrics.REMINDERS.labels("escalated").inc()
         if self.deliverer is not None:
             self.deliverer.deliver(work)  # the thread line, through the outbox
         report.nudged += [(hotfix.ref, user) for user in sent]
@@ -189,7 +195,7 @@ def start_scheduler(
     if deliverer is not None:
         # What the fast path could not send (a crash, a restart, Slack down) goes out here.
         scheduler.add_job(
-            deliverer.sweep_safely,
+            as_job("outbox-sweep", deliverer.sweep_safely),
             "interval",
             seconds=deliver_every_seconds,
             id="outbox-sweep",
@@ -198,7 +204,7 @@ def start_scheduler(
             next_run_time=datetime.now(UTC),
         )
         scheduler.add_job(
-            deliverer.forget_delivered_safely,
+            as_job("outbox-forget", deliverer.forget_delivered_safely),
             "interval",
             hours=1,
             id="outbox-forget",
@@ -207,7 +213,7 @@ def start_scheduler(
         )
     if follower is not None:
         scheduler.add_job(
-            follower.follow_safely,
+            as_job("deployment-follow", follower.follow_safely),
             "interval",
             seconds=follow_every_seconds,
             id="deployment-follow",
@@ -216,7 +222,7 @@ def start_scheduler(
             next_run_time=datetime.now(UTC),
         )
         scheduler.add_job(
-            follower.watch_safely,
+            as_job("regression-watch", follower.watch_safely),
             "interval",
             seconds=every_seconds,
             id="regression-watch",
@@ -224,7 +230,7 @@ def start_scheduler(
             coalesce=True,
         )
     scheduler.add_job(
-        sweeper.sweep_safely,
+        as_job("reminder-sweep", sweeper.sweep_safely),
         "interval",
         seconds=every_seconds,
         id="reminder-sweep",
@@ -234,3 +240,14 @@ def start_scheduler(
     )
     scheduler.start()
     return scheduler
+
+
+def as_job(name: str, run: Callable[[], None]) -> Callable[[], None]:
+    """Each run gets its own request id, so its Slack and deployer calls can be followed."""
+
+    def job() -> None:
+        with observe.job(name):
+            run()
+
+    job.__name__ = job.__qualname__ = name  # APScheduler's log lines name the job by it
+    return job

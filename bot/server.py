@@ -1,4 +1,5 @@
-"""Serving the Bolt app over HTTP (waitress) or Socket Mode, plus `GET /healthz`."""
+"""Serving the Bolt app over HTTP (waitress) or Socket Mode, plus `/healthz`, `/readyz` and
+`/metrics` (in Socket Mode on a small HTTP server of their own)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
 from bot.delivery import Deliverer
+from bot.health import Health
 from commands import deployments
 from commands.context import ServiceContext
-from commands.health import database_answers
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -28,22 +29,54 @@ MAX_CALLBACK_BYTES = 1_000_000
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, ctx: ServiceContext, deliverer: Deliverer | None = None) -> WsgiApp:
+def wsgi_app(
+    app: App,
+    ctx: ServiceContext,
+    deliverer: Deliverer | None = None,
+    health: Health | None = None,
+) -> WsgiApp:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    probes = health or Health(ctx, app.client)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == CALLBACK_PATH and method == "POST" and deliverer is not None:
             return _deployment_callback(ctx, deliverer, environ, start_response)
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            healthy = database_answers(ctx)
-            body = json.dumps({"database": "ok" if healthy else "unreachable"}).encode()
-            status = "200 OK" if healthy else "503 Service Unavailable"
-            start_response(status, [("Content-Type", "application/json")])
-            return [body]
+        if path in PROBE_PATHS and method == "GET":
+            return _probe(probes, str(path), start_response)
         return slack(environ, start_response)
 
     return application
+
+
+PROBE_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+def probes_app(health: Health) -> WsgiApp:
+    """Only the probes and metrics: what Socket Mode serves on PORT."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path in PROBE_PATHS and method == "GET":
+            return _probe(health, str(path), start_response)
+        start_response("404 Not Found", [("Content-Type", "application/json")])
+        return [json.dumps({"ok": False, "message": "not found"}).encode()]
+
+    return application
+
+
+def _probe(health: Health, path: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if path == "/metrics":
+        page, content_type = health.metrics_page()
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [page]
+    if path == "/readyz":
+        ready, checks = health.readiness()
+        status = "200 OK" if ready else "503 Service Unavailable"
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps({"ready": ready, "checks": checks}).encode()]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"alive": True}).encode()]
 
 
 def _deployment_callback(
@@ -106,3 +139,10 @@ def _run(server: Any) -> None:
     except (OSError, ValueError):
         # Closing the listening socket ends the loop this way.
         log.debug("http server stopped")
+
+
+def start_probes(health: Health, host: str, port: int) -> RunningServer:
+    """Socket Mode has no HTTP server of its own: the probes and metrics get this one on PORT."""
+    server = start_http(probes_app(health), host=host, port=port, threads=2)
+    log.info("serving /healthz, /readyz and /metrics on http://%s:%s", host, server.port)
+    return server

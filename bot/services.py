@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.delivery import Deliverer
 from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
+from bot.health import Health
 from bot.reminders import Sweeper
 from commands.actors import Actor
 from commands.context import ServiceContext
@@ -20,6 +21,7 @@ class BotServices:
     sweeper: Sweeper
     follower: DeploymentFollower
     dispatch: Dispatcher
+    health: Health
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_admin=user_id in self.admins)

@@ -15,10 +15,38 @@ from commands.errors import InvalidInput
 from commands.reminder_rules import ReminderPolicy
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(Exception):
-    """Names the variable at fault and what it should look like."""
+    """Names every variable at fault and what it should look like."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+# .env.example writes every value to replace as "your-..."; one left in place is a mistake.
+PLACEHOLDER_MARK = "your-"
+_WHAT_TO_PUT = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (OAuth & Permissions page)",
+    "SLACK_SIGNING_SECRET": "the Signing Secret (Basic Information page)",
+    "SLACK_APP_TOKEN": "an app-level token with connections:write (Basic Information page)",
+    "LIFETIME_TOKEN": "a LifeTime service account token",
+    "DEPLOY_WEBHOOK_SECRET": "a long random secret shared with the pipeline",
+    "PUBLIC_URL": "the https address where Slack and the pipeline reach the bot",
+    "DATABASE_URL": "the real database address and password",
+}
+
+
+def placeholders(env: Mapping[str, str], skip: frozenset[str] = frozenset()) -> list[str]:
+    """Settings still holding the placeholder text from .env.example."""
+    return [
+        f"{name} still holds the placeholder from .env.example: put {what} there"
+        for name, what in _WHAT_TO_PUT.items()
+        if name not in skip and PLACEHOLDER_MARK in env.get(name, "").casefold()
+    ]
 
 
 @dataclass(frozen=True)
@@ -40,26 +68,44 @@ class Settings:
     outbox: OutboxPolicy = field(default_factory=OutboxPolicy)
     outbox_sweep_seconds: float = 2.0
     shutdown_grace: float = 20.0
+    database_wait: float = 30.0
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str] | None = None, *, socket_mode: bool = False
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        socket_mode: bool = False,
+        slack: bool = True,
     ) -> Settings:
+        """`slack=False` is the command line: the same settings, without Slack's tokens."""
         env = os.environ if environ is None else environ
-        errors: list[str] = []
+        unused = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"} if not slack else set()
+        if not (slack and socket_mode):
+            unused.add("SLACK_APP_TOKEN")
+        errors: list[str] = placeholders(env, frozenset(unused))
+        placeheld = {problem.split(" ", 1)[0] for problem in errors}
 
         def required(name: str, pattern: str, example: str) -> str:
             value = env.get(name, "").strip()
+            if name in placeheld:
+                return value
             if not value:
                 errors.append(f"{name} is not set (e.g. {example})")
             elif not re.match(pattern, value):
                 errors.append(f"{name} is malformed: expected something like {example}")
             return value
 
-        bot_token = required("SLACK_BOT_TOKEN", r"^xoxb-[\w-]+$", "xoxb-123-456-abc")
-        signing_secret = required("SLACK_SIGNING_SECRET", r"^[0-9a-zA-Z]{16,}$", "a 32-hex secret")
+        bot_token = signing_secret = ""
+        if slack:
+            bot_token = required("SLACK_BOT_TOKEN", r"^xoxb-[\w-]+$", "xoxb-123-456-abc")
+            signing_secret = required(
+                "SLACK_SIGNING_SECRET", r"^[0-9a-zA-Z]{16,}$", "a 32-hex secret"
+            )
         app_token = None
-        if socket_mode:
+        if socket_mode and slack:
             app_token = required("SLACK_APP_TOKEN", r"^xapp-[\w-]+$", "xapp-1-A0-123-abc")
         api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
         if not re.match(r"^https?://[^\s/]+(/[^\s]*)?$", api_url):
@@ -85,7 +131,7 @@ class Settings:
         try:
             reminders = ReminderPolicy.from_settings(env)
         except InvalidInput as error:
-            errors.append(error.message)
+            errors.extend(error.message.split("; "))
         sweep_text = env.get("REMINDER_SWEEP_SECONDS", "").strip() or "60"
         try:
             sweep_seconds = float(sweep_text)
@@ -130,8 +176,26 @@ class Settings:
         public_url = env.get("PUBLIC_URL", "").strip() or None
         if public_url and not re.match(r"^https?://\S+$", public_url):
             errors.append("PUBLIC_URL is malformed: expected https://hotfix-bot.example.com")
+        wait_text = env.get("DATABASE_WAIT", "").strip() or "30"
+        database_wait = 30.0
+        try:
+            database_wait = (
+                float(wait_text)
+                if re.fullmatch(r"\d+(\.\d+)?", wait_text)
+                else parse_duration(wait_text).total_seconds()
+            )
+            if database_wait > 3600:
+                raise InvalidInput(f"'{wait_text}' is more than an hour")
+        except InvalidInput as error:
+            errors.append(f"DATABASE_WAIT is malformed: {error.message} (seconds, like 30)")
+        log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            errors.append(f"LOG_LEVEL is malformed: '{log_level}' (one of {', '.join(LOG_LEVELS)})")
+        log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            errors.append(f"LOG_FORMAT is malformed: '{log_format}' (text or json)")
         if errors:
-            raise SettingsError("; ".join(errors))
+            raise SettingsError(errors)
         return cls(
             bot_token=bot_token,
             signing_secret=signing_secret,
@@ -154,4 +218,7 @@ class Settings:
             outbox=outbox,
             outbox_sweep_seconds=outbox_sweep_seconds,
             shutdown_grace=shutdown_grace,
+            database_wait=database_wait,
+            log_level=log_level,
+            log_format=log_format,
         )

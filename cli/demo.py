@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from bot.ids import ButtonValue
 from commands import applications
 from commands.actors import Actor
 from commands.context import ServiceContext
@@ -122,7 +123,7 @@ def _buttons(stack: LocalSlackStack) -> dict[str, dict[str, Any]]:
     for block in message.blocks:
         for element in [*block.get("elements", []), block.get("accessory") or {}]:
             if isinstance(element, dict) and element.get("type") == "button":
-                found[f"{element['action_id']}|{element.get('value', '')}"] = element
+                found[f"{element['action_id']} {element.get('value', '')}"] = element
     return found
 
 
@@ -130,7 +131,7 @@ def _click(stack: LocalSlackStack, user: str, action: str, value_contains: str =
     assert stack.driver is not None
     message = [m for m in stack.slack.messages(INCIDENT) if not m.is_reply][-1]
     for key, element in _buttons(stack).items():
-        if key.split(":")[0].split("|")[0] == action and value_contains in key:
+        if key.split(" ")[0].split(":")[0] == action and value_contains in key:
             label = element["text"]["text"]
             click.secho(f"@{user} clicks [ {label} ]", fg="cyan")
             stack.driver.block_action(
@@ -157,7 +158,8 @@ def _snooze(stack: LocalSlackStack, user: str) -> None:
     message = _direct_message(stack, user)
     channel = stack.slack.dm_channel(user)
     click.secho(f"@{user} clicks [ Snooze 1h ] on the reminder", fg="cyan")
-    stack.driver.block_action(user, "hotfix_snooze:1h", "HF-1|||1h", channel, message.ts)
+    value = ButtonValue("HF-1", extra="1h").encode()
+    stack.driver.block_action(user, "hotfix_snooze:1h", value, channel, message.ts)
 
 
 def _thread_lines(stack: LocalSlackStack, containing: str) -> int:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from commands.describe import describe_duration, describe_event
 from commands.lifecycle import HotfixState
+from commands.report_results import HotfixReport, describe_figures
 from commands.results import ApplicationSnapshot, EventLine, HotfixSnapshot
 
 RED = "\033[31m"
@@ -68,3 +69,17 @@ def events_text(events: list[EventLine]) -> str:
     return "\n".join(
         f"{event.at:%Y-%m-%d %H:%M:%S} UTC  {describe_event(event, mention)}" for event in events
     )
+
+
+def report_text(report: HotfixReport, now: datetime) -> str:
+    """The report's figures: overall, then each application when it covers several."""
+    scope = report.application or "all applications"
+    parts = [f"Hotfixes, {scope}, last {report.days} days"]
+    sections = [("Overall", report.overall)]
+    if report.application is None:
+        sections += list(report.applications)
+    for title, figures in sections:
+        parts.append("")
+        parts.append(title)
+        parts.extend(f"  {line}" for line in describe_figures(figures, now))
+    return "\n".join(parts)

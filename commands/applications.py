@@ -6,13 +6,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from commands import runner
 from commands.actors import Actor, require_admin
 from commands.catalog_file import ApplicationSpec, CatalogSpec, read_catalog
 from commands.context import ServiceContext
+from commands.durations import format_duration
 from commands.errors import InvalidInput, NotFound, Refused
 from commands.hotfixes import find_application
 from commands.pipeline import DEFAULT_ENVIRONMENTS, Pipeline
@@ -20,8 +21,15 @@ from commands.refs import format_hotfix_ref
 from commands.results import ApplicationSnapshot
 from commands.runner import ApplicationChange
 from commands.snapshots import application_snapshots, pipeline_of
-from commands.versions import Version
-from storage.models import Application, AppVersion, EnvironmentRow, Module, ModuleRevision
+from commands.versions import Version, display
+from storage.models import (
+    Application,
+    AppVersion,
+    EnvironmentRow,
+    Hotfix,
+    Module,
+    ModuleRevision,
+)
 from storage.repository import Repository
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,119}$")
@@ -34,36 +42,137 @@ class LoadReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     pipeline_created: bool = False
+    # What changed, one line each ("eCommerce: module Search added").
+    changes: list[str] = field(default_factory=list)
+    # Versions the bot recorded that the file disagrees with; a reload never moves them.
+    kept: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
 
-def load_catalog(ctx: ServiceContext, actor: Actor, path: Path) -> LoadReport:
+class _DryRun(Exception):
+    """Raised inside the transaction so a dry run rolls back everything it did."""
+
+
+def load_catalog(
+    ctx: ServiceContext,
+    actor: Actor,
+    path: Path,
+    *,
+    set_versions: bool = False,
+    dry_run: bool = False,
+) -> LoadReport:
     """Declare the pipeline and applications. Idempotent; a bad file writes nothing."""
     spec = read_catalog(path)
-    return apply_catalog(ctx, actor, spec)
+    return apply_catalog(ctx, actor, spec, set_versions=set_versions, dry_run=dry_run)
 
 
-def apply_catalog(ctx: ServiceContext, actor: Actor, spec: CatalogSpec) -> LoadReport:
+def apply_catalog(
+    ctx: ServiceContext,
+    actor: Actor,
+    spec: CatalogSpec,
+    *,
+    set_versions: bool = False,
+    dry_run: bool = False,
+) -> LoadReport:
+    """Versions in the file seed new applications only; the bot's records win afterwards.
+
+    A catalog lives in git and is applied again and again; the bot moves versions itself as
+    hotfixes are deployed, so a reload that rewound them would undo Production's real state.
+    `set_versions` moves recorded versions forward, never back.
+    """
     require_admin(actor, "load a catalog")
     now = ctx.now()
-    report = LoadReport()
-    with ctx.db.write() as repository:
-        environments, report.pipeline_created = _ensure_pipeline(
-            repository, spec.environments, spec.hotfix_environment, spec.source
-        )
-        pipeline = pipeline_of(environments)
-        for application in spec.applications:
-            versions = _resolve_versions(spec, application, pipeline)
-            outcome = _upsert_application(repository, application, versions, environments, now)
-            getattr(report, outcome).append(application.name)
-            if outcome != "unchanged":
-                repository.record_event(
-                    at=now,
-                    actor=actor.user_id,
-                    kind=f"application_{outcome}",
-                    details={"source": spec.source},
-                    application_id=_id(repository.application_by_name(application.name)),
+    report = LoadReport(dry_run=dry_run)
+    try:
+        with ctx.db.write() as repository:
+            environments, report.pipeline_created = _ensure_pipeline(
+                repository, spec.environments, spec.hotfix_environment, spec.source
+            )
+            pipeline = pipeline_of(environments)
+            for application in spec.applications:
+                versions = _resolve_versions(spec, application, pipeline)
+                seen = len(report.changes)
+                outcome = _upsert_application(
+                    repository, application, versions, environments, now, report, set_versions
                 )
+                getattr(report, outcome).append(application.name)
+                if outcome != "unchanged":
+                    repository.record_event(
+                        at=now,
+                        actor=actor.user_id,
+                        kind=f"application_{outcome}",
+                        details={"source": spec.source, "changes": report.changes[seen:]},
+                        application_id=_id(repository.application_by_name(application.name)),
+                    )
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    if dry_run and report.pipeline_created:
+        # The cached pipeline was read inside the rolled-back transaction.
+        ctx.db.cache.pop("environments", None)
     return report
+
+
+def export_catalog(ctx: ServiceContext) -> str:
+    """Today's catalog as YAML: loading it back changes nothing."""
+    import yaml
+
+    with ctx.db.read() as repository:
+        environments = repository.environments()
+        if not environments:
+            raise Refused("the database has no pipeline yet: load a catalog first")
+        pipeline = pipeline_of(environments)
+        hotfix_alias = next(
+            row.alias for row in environments if row.name == pipeline.hotfix_environment_name
+        )
+        apps = repository.applications()
+        ids = [_id(app) for app in apps]
+        modules = repository.modules_of_applications(ids)
+        members = repository.members_of_applications(ids)
+        versions = repository.versions_of_applications(ids)
+        entries: list[dict[str, object]] = []
+        for app in sorted(apps, key=lambda row: _id(row)):
+            app_id = _id(app)
+            entry: dict[str, object] = {"name": app.name}
+            if app.home_channel:
+                entry["home_channel"] = app.home_channel
+            entry["require_approval"] = app.require_approval
+            for role in ("owner", "approver"):
+                users = sorted(m.user_id for m in members.get(app_id, []) if m.role == role)
+                if users:
+                    entry[f"{role}s"] = users
+            entry["modules"] = [module.name for module in modules.get(app_id, [])]
+            reminders: dict[str, str] = {}
+            for step, seconds in (
+                ("open", app.remind_open_seconds),
+                ("awaiting_approval", app.remind_approval_seconds),
+                ("propagating", app.remind_propagating_seconds),
+            ):
+                if seconds:
+                    reminders[step] = format_duration(timedelta(seconds=seconds))
+            if app.escalation_usergroup:
+                reminders["escalation_usergroup"] = app.escalation_usergroup
+            if reminders:
+                entry["reminders"] = reminders
+            if app.deployer != "ledger":
+                entry["deployer"] = {"kind": app.deployer, **json.loads(app.deployer_settings)}
+            recorded = versions.get(app_id, {})
+            entry["versions"] = {
+                row.alias: display(recorded[_id(row)].tag, recorded[_id(row)].has_changes)
+                for row in reversed(environments)
+                if _id(row) in recorded
+            }
+            entries.append(entry)
+    document = {
+        "pipeline": {
+            "environments": [{"name": row.name, "alias": row.alias} for row in environments],
+            "hotfix_environment": hotfix_alias,
+        },
+        "applications": entries,
+    }
+    header = "# Exported by `hotfix-bot catalog export`: today's catalog, versions as recorded.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
 def add_application(
@@ -158,6 +267,15 @@ def set_members(
     return snapshot
 
 
+def deployer_kinds(ctx: ServiceContext) -> dict[str, list[str]]:
+    """Which applications deploy with what: the secrets `serve` needs follow from it."""
+    kinds: dict[str, list[str]] = {}
+    with ctx.db.read() as repository:
+        for app in repository.applications():
+            kinds.setdefault(app.deployer, []).append(app.name)
+    return kinds
+
+
 def ensure_pipeline(ctx: ServiceContext) -> list[str]:
     """Create the default pipeline when the database has none; return environment names."""
     with ctx.db.write() as repository:
@@ -236,16 +354,20 @@ def _upsert_application(
     versions: dict[str, tuple[str, bool]],
     environments: list[EnvironmentRow],
     now: datetime,
+    report: LoadReport | None = None,
+    set_versions: bool = False,
 ) -> str:
+    report = report or LoadReport()
     app = repository.application_by_name(spec.name, for_update=True)
     created = app is None
-    changed = False
+    changes: list[str] = []
     if app is None:
         app = repository.add(
             Application(name=spec.name, name_key=spec.name.casefold(), created_at=now)
         )
         repository.flush()
     app_id = _id(app)
+    active = None if created else repository.active_hotfix(app_id)
     for attribute, value in (
         ("name", spec.name),
         ("home_channel", spec.home_channel),
@@ -257,54 +379,112 @@ def _upsert_application(
         ("deployer", spec.deployer),
         ("deployer_settings", json.dumps(spec.deployer_settings, sort_keys=True)),
     ):
-        if getattr(app, attribute) != value:
+        before = getattr(app, attribute)
+        if before != value:
             setattr(app, attribute, value)
-            changed = True
+            if not created:
+                changes.append(f"{spec.name}: {attribute} {before} → {value}")
     repository.add(app)
-    existing_modules = {m.name_key: m for m in repository.modules(app_id)}
-    new_modules = []
-    for name in spec.modules:
-        if name.casefold() not in existing_modules:
-            module = repository.add(
-                Module(application_id=app_id, name=name, name_key=name.casefold())
-            )
-            new_modules.append(module)
-            changed = True
-    repository.flush()
-    for module in new_modules:
-        for row in environments:
-            repository.add(ModuleRevision(module_id=_id(module), environment_id=_id(row)))
-    if not created:
-        for role, users in (("owner", spec.owners), ("approver", spec.approvers)):
-            current = [m.user_id for m in repository.members(app_id) if m.role == role]
-            if sorted(current) != sorted(users):
-                repository.replace_members(app_id, role, users)
-                changed = True
-    else:
-        repository.replace_members(app_id, "owner", spec.owners)
-        repository.replace_members(app_id, "approver", spec.approvers)
+    _sync_modules(repository, spec, app_id, active, environments, created, changes)
+    for role, users in (("owner", spec.owners), ("approver", spec.approvers)):
+        current = sorted(m.user_id for m in repository.members(app_id) if m.role == role)
+        if current != sorted(users):
+            repository.replace_members(app_id, role, users)
+            if not created:
+                changes.append(
+                    f"{spec.name}: {role}s {', '.join(current) or 'none'} → "
+                    f"{', '.join(sorted(users)) or 'none'}"
+                )
     current_versions = repository.versions(app_id)
-    active = None if created else repository.active_hotfix(app_id)
     for row in environments:
         tag, has_changes = versions[row.name]
         version = current_versions.get(_id(row))
-        if version is not None and (version.tag, version.has_changes) == (tag, has_changes):
+        wanted = display(tag, has_changes)
+        if version is None:
+            # A new application or a new environment: the file seeds the version.
+            repository.add(
+                AppVersion(
+                    application_id=app_id, environment_id=_id(row), tag=tag, has_changes=has_changes
+                )
+            )
+            repository.use_tag(app_id, tag)
+            if not created:
+                changes.append(f"{spec.name} {row.name}: version {wanted} (new)")
+            continue
+        recorded = display(version.tag, version.has_changes)
+        if recorded == wanted:
+            continue
+        if not set_versions:
+            report.kept.append(f"{spec.name} {row.name}: kept {recorded} (the file says {wanted})")
             continue
         if active is not None and active.id is not None:
             raise Refused(
                 f"{spec.name} has the unsolved hotfix {format_hotfix_ref(active.id)}: its "
-                f"versions cannot change until it is solved or cancelled ({row.name})"
+                f"versions cannot be set until it is solved or cancelled ({row.name})"
             )
-        if version is None:
-            version = AppVersion(application_id=app_id, environment_id=_id(row), tag=tag)
+        # `1.7.0+` (changes on top of 1.7.0) is ahead of `1.7.0` and behind `1.7.1`.
+        if (Version.parse(tag), has_changes) < (Version.parse(version.tag), version.has_changes):
+            raise Refused(
+                f"{spec.name} {row.name}: {wanted} is older than the recorded {recorded}; "
+                "--set-versions only moves versions forward"
+            )
         version.tag = tag
         version.has_changes = has_changes
         repository.add(version)
         repository.use_tag(app_id, tag)
-        changed = True
+        changes.append(f"{spec.name} {row.name}: version {recorded} → {wanted}")
+    report.changes.extend(changes)
     if created:
+        report.changes.append(f"{spec.name}: created")
         return "created"
-    return "updated" if changed else "unchanged"
+    return "updated" if changes else "unchanged"
+
+
+def _sync_modules(
+    repository: Repository,
+    spec: ApplicationSpec,
+    app_id: int,
+    active: Hotfix | None,
+    environments: list[EnvironmentRow],
+    created: bool,
+    changes: list[str],
+) -> None:
+    """Add, bring back and retire modules; never one the unsolved hotfix works on."""
+    existing = {m.name_key: m for m in repository.modules(app_id, with_retired=True)}
+    wanted = {name.casefold() for name in spec.modules}
+    in_use: set[int] = set()
+    if active is not None and active.id is not None:
+        in_use = {_id(m) for m in repository.hotfix_modules([active.id]).get(active.id, [])}
+        in_use |= {item.module_id for item in repository.checklists([active.id]).get(active.id, [])}
+    for key, module in existing.items():
+        if key in wanted or module.retired:
+            continue
+        if _id(module) in in_use and active is not None and active.id is not None:
+            raise Refused(
+                f"{spec.name}: module {module.name} cannot be removed while the unsolved "
+                f"hotfix {format_hotfix_ref(active.id)} uses it; solve or cancel it first"
+            )
+        module.retired = True
+        repository.add(module)
+        changes.append(f"{spec.name}: module {module.name} removed")
+    new_modules: list[Module] = []
+    for name in spec.modules:
+        known = existing.get(name.casefold())
+        if known is None:
+            new_modules.append(
+                repository.add(Module(application_id=app_id, name=name, name_key=name.casefold()))
+            )
+        elif known.retired:
+            known.retired = False
+            repository.add(known)
+        else:
+            continue
+        if not created:
+            changes.append(f"{spec.name}: module {name} added")
+    repository.flush()
+    for module in new_modules:
+        for row in environments:
+            repository.add(ModuleRevision(module_id=_id(module), environment_id=_id(row)))
 
 
 def _id(row: object) -> int:

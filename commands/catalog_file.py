@@ -107,8 +107,6 @@ def _read_pipeline(spec: CatalogSpec, node: Node) -> None:
             where = f"pipeline.environments[{index}]"
             fields = _mapping(spec, item, where, {"name", "alias"}, required={"name", "alias"})
             name = _text(spec, fields["name"], f"{where}.name", limit=80)
-            if "|" in name:  # buttons carry "HF-12|environment|module"
-                raise spec.error(_line(fields["name"]), f"{where}.name", "'|' cannot be in a name")
             environments.append((name, _text(spec, fields["alias"], f"{where}.alias", limit=40)))
         if len(environments) < 2:
             raise spec.error(
@@ -144,11 +142,6 @@ def _read_application(spec: CatalogSpec, node: Node, where: str) -> ApplicationS
     application.modules = _names(spec, fields["modules"], f"{where}.modules")
     if not application.modules:
         raise spec.error(_line(fields["modules"]), f"{where}.modules", "list at least one module")
-    for index, module in enumerate(application.modules):
-        if "|" in module:  # buttons carry "HF-12|environment|module"
-            raise spec.error(
-                _line(fields["modules"]), f"{where}.modules[{index}]", "'|' cannot be in a name"
-            )
     for role in ("owners", "approvers"):
         if role in fields:
             users = _names(spec, fields[role], f"{where}.{role}")

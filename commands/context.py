@@ -11,6 +11,8 @@ from commands.reminder_rules import ReminderPolicy
 from storage.repository import Database
 
 Clock = Callable[[], datetime]
+# Told (deployer kind, status) when a deployment reaches a new status; the bot counts these.
+DeploymentObserver = Callable[[str, str], None]
 
 
 def utc_now() -> datetime:
@@ -32,6 +34,10 @@ class OutboxPolicy:
     keep_delivered: timedelta = timedelta(days=2)
 
 
+def ignore_deployment_status(deployer: str, status: str) -> None:
+    """The CLI and tests that do not count deployments."""
+
+
 @dataclass
 class ServiceContext:
     db: Database
@@ -43,6 +49,8 @@ class ServiceContext:
     # The process that delivers this context's changes right after their commit: it claims
     # them in the change's own transaction. None (the CLI): the serving process's sweep sends.
     worker: str | None = None
+    on_deployment_status: DeploymentObserver = field(default=ignore_deployment_status)
+    deploy_poll_every: timedelta = timedelta(seconds=5)  # DEPLOY_POLL_SECONDS
 
     def now(self) -> datetime:
         return self.clock()

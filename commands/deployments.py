@@ -7,6 +7,8 @@ is recorded in one, under the hotfix's row lock.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +27,7 @@ from commands.deployers.port import (
 )
 from commands.deployers.registry import deployer_for
 from commands.deployers.webhook import BadSignature, parse_callback, verify
-from commands.errors import Refused
+from commands.errors import InvalidInput, Refused
 from commands.hotfixes import lock_hotfix, record_deploy
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
@@ -37,11 +39,12 @@ from storage.models import Deployment, Hotfix
 from storage.repository import Repository
 
 CLAIM_LEASE = timedelta(minutes=2)
-POLL_EVERY = timedelta(seconds=5)
 POLL_WAITING_EVERY = timedelta(seconds=15)  # needs a person, or results come by callback
 MAX_BACKOFF = timedelta(minutes=5)
 SYSTEM = "deployer"  # the actor of events the deployment system caused
 LOG_LINES_PER_POST = 20  # a few log lines per thread post, not one post per line
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,21 +74,53 @@ def advance(ctx: ServiceContext, worker: str, limit: int = 50) -> list[Deploymen
         problem = claimed.problem
         refused: str | None = None
         if claimed.deployer is not None:
+            operation = "start" if claimed.external_key is None else "poll"
+            started = time.perf_counter()
             try:
                 if claimed.external_key is None:
                     progress = claimed.deployer.start(claimed.request)
                 else:
                     progress = claimed.deployer.poll(claimed.external_key)
             except DeployRefused as error:
-                refused = error.message
+                if claimed.external_key is None:
+                    refused = error.message  # it could not be started: final
+                else:
+                    # A started deployment is not over because one read was refused: keep
+                    # following (it shows as stuck, and Mark deploy failed… ends it).
+                    problem = error.message
             except DeployerUnavailable as error:
                 problem = error.message
+            _log_call(claimed, operation, progress, refused or problem, started)
         if refused is not None:
             progress = Progress(port.FAILED, info=refused)
         item = _record(ctx, claimed.deployment_id, progress, problem, worker=worker)
         if item is not None:
             news.append(item)
     return news
+
+
+def _log_call(
+    claimed: _Claimed,
+    operation: str,
+    progress: Progress | None,
+    trouble: str | None,
+    started: float,
+) -> None:
+    """One line per deployer call; a poll every few seconds that went fine is DEBUG."""
+    if trouble is not None:
+        outcome = trouble
+    else:
+        outcome = progress.status if progress is not None else "no news"
+    assert claimed.deployer is not None
+    log.log(
+        logging.DEBUG if operation == "poll" and trouble is None else logging.INFO,
+        "deployer %s %s %s -> %s (%.0f ms)",
+        claimed.deployer.kind,
+        operation,
+        claimed.request.hotfix_ref,
+        outcome,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _claim(ctx: ServiceContext, worker: str, limit: int) -> list[_Claimed]:
@@ -147,56 +182,84 @@ def _record(
         assert hotfix is not None and row is not None
         if worker is not None and row.claimed_by != worker:
             return None  # the lease passed to another worker meanwhile
+        if row.finished_at is not None:
+            return None  # ended meanwhile (aborted or marked failed by a person)
         row.claimed_by = None
         row.claimed_until = None
         new_lines: tuple[str, ...] = ()
         outcome: Outcome | None = None  # when the step changed: its event and outbox rows
         lines: list[tuple[str, dict[str, Any]]] = []
         changed = False
+        reached: str | None = None
         if progress is not None:
             row.attempts = 0
             if progress.external_key:
                 row.external_key = progress.external_key
-            # Pollers get the whole log each time; a callback sends only what is new.
-            new_lines = progress.log if incremental else progress.log[row.log_lines :]
+            # Pollers get the whole log each time; a callback sends only what is new. The
+            # cursor counts the deployment system's lines only: the bot's own notes are new
+            # each time and are told once, never counted against the system's log.
+            system_lines = progress.log if incremental else progress.log[row.log_lines :]
+            new_lines = progress.notes + system_lines
             lines = _log_posts(new_lines)
             if new_lines or progress.status != row.status:
                 row.last_progress_at = now
                 changed = True
                 row.stuck = False
             row.log_lines = (
-                row.log_lines + len(new_lines)
+                row.log_lines + len(system_lines)
                 if incremental
                 else max(row.log_lines, len(progress.log))
             )
-            row.last_log = progress.log[-1] if progress.log else row.last_log
+            row.last_log = new_lines[-1] if new_lines else row.last_log
             previous = row.status
             row.status = progress.status
+            if row.status != previous:
+                reached = row.status
             row.info = progress.info or row.info
             outcome = _conclude(ctx, repository, hotfix, row, previous, now, lines)
         elif problem is not None:
             row.attempts += 1
             row.info = problem
         if row.status not in port.TERMINAL:
-            row.next_poll_at = now + _wait(row, progress)
+            row.next_poll_at = now + _wait(ctx, row, progress)
             if not row.stuck and now - row.last_progress_at > ctx.deploy_stuck_after:
                 row.stuck = True
                 changed = True
                 if outcome is None:
                     outcome = _event(ctx, repository, hotfix, "deploy_stuck", row, now, lines)
         repository.add(row)
+        deployer_kind = row.deployer
         if outcome is not None:
             repository.flush()
-            return DeploymentNews(outcome.hotfix, new_lines, outcome.event, outcome.work)
-        if not new_lines and not changed:
-            return None
-        if changed:
-            hotfix.revision += 1  # the living message shows the progress
-            repository.add(hotfix)
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
-        app = repository.application(hotfix.application_id)
-        work = outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=lines)
+            news: DeploymentNews | None = DeploymentNews(
+                outcome.hotfix, new_lines, outcome.event, outcome.work
+            )
+        elif not new_lines and not changed:
+            news = None
+        else:
+            news = _progress_news(ctx, repository, hotfix, new_lines, lines, changed, now)
+    if reached is not None:
+        ctx.on_deployment_status(deployer_kind, reached)
+    return news
+
+
+def _progress_news(
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Hotfix,
+    new_lines: tuple[str, ...],
+    lines: Sequence[tuple[str, dict[str, Any]]],
+    changed: bool,
+    now: datetime,
+) -> DeploymentNews:
+    """Progress without a step: log lines for the thread and, when it shows, a new revision."""
+    if changed:
+        hotfix.revision += 1  # the living message shows the progress
+        repository.add(hotfix)
+    repository.flush()
+    snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    app = repository.application(hotfix.application_id)
+    work = outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=lines)
     return DeploymentNews(snapshot, new_lines, None, work)
 
 
@@ -208,12 +271,13 @@ def _log_posts(log: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _wait(row: Deployment, progress: Progress | None) -> timedelta:
+def _wait(ctx: ServiceContext, row: Deployment, progress: Progress | None) -> timedelta:
+    every = ctx.deploy_poll_every  # DEPLOY_POLL_SECONDS
     if progress is None and row.attempts:
-        return min(POLL_EVERY * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
+        return min(every * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
     if row.status == port.NEEDS_USER_INTERVENTION or row.deployer == "webhook":
-        return POLL_WAITING_EVERY
-    return POLL_EVERY
+        return max(every, POLL_WAITING_EVERY)
+    return every
 
 
 def _conclude(
@@ -311,6 +375,11 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
         _require_steerer(repository, actor, hotfix, command)
         app = repository.application(hotfix.application_id)
         external_key, status = row.external_key, row.status
+        being_started = row.claimed_until is not None and row.claimed_until > ctx.now()
+    if command == "abort" and external_key is None and being_started:
+        # The follower is handing it to the deployment system right now: aborting only here
+        # would leave a deployment running there that nobody follows.
+        raise Refused(f"{ref}'s deployment is being started right now: abort it in a moment.")
     if command == "continue" and status != port.NEEDS_USER_INTERVENTION:
         raise Refused(f"{ref}'s deployment does not wait for anyone: it is {status}.")
     if command in ("continue", "abort") and external_key:
@@ -321,7 +390,16 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
             else:
                 deployer.abort(external_key)
         except (DeployRefused, DeployerUnavailable) as error:
-            raise Refused(f"could not {command} {ref}'s deployment: {error.message}") from error
+            log.warning("deployer %s %s %s failed: %s", app.deployer, command, ref, error.message)
+            hint = (
+                " If it will not end there, an approver can mark the deploy failed."
+                if command == "abort"
+                else ""
+            )
+            raise Refused(
+                f"could not {command} {ref}'s deployment: {error.message}{hint}"
+            ) from error
+        log.info("deployer %s %s %s -> done", app.deployer, command, ref)
 
     def authorize(repository: Repository, hotfix: Hotfix) -> None:
         _require_steerer(repository, actor, hotfix, command)
@@ -358,6 +436,9 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
         apply=apply,
         conflict=f"{ref}'s deployment was steered by someone else at the same moment: retry",
     )
+    reached = {"abort": port.ABORTED, "continue": port.RUNNING}.get(command)
+    if reached is not None:
+        ctx.on_deployment_status(app.deployer, reached)
     return DeploymentNews(outcome.hotfix, (), outcome.event, outcome.work)
 
 
@@ -371,6 +452,65 @@ def _running_deployment(repository: Repository, hotfix: Hotfix, ref: str) -> Dep
 def _require_steerer(repository: Repository, actor: Actor, hotfix: Hotfix, command: str) -> None:
     members = repository.members(hotfix.application_id)
     require_approver(actor, role_members(members, "approver"), None, f"{command} a deployment")
+
+
+MAX_FAILURE_REASON = 500
+
+
+def mark_deploy_failed(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    reason: str,
+    *,
+    request_key: str | None = None,
+    origin_channel: str | None = None,
+) -> Outcome:
+    """An approver ends a deployment that the deployment system will not end (an unknown status,
+    an abort it refuses, a follow that never concludes): the bot stops following it and the
+    hotfix goes back to open and red, with Tag & Deploy offered again. Nothing is sent to the
+    deployment system: whatever it still does there is for a person to check."""
+    cleaned = " ".join((reason or "").split())
+    if not cleaned:
+        raise InvalidInput("give a reason: what happened to the deployment")
+    if len(cleaned) > MAX_FAILURE_REASON:
+        raise InvalidInput(f"The reason is too long: {MAX_FAILURE_REASON} characters at most")
+    hotfix_id = parse_hotfix_ref(hotfix_ref)
+    ref = format_hotfix_ref(hotfix_id)
+
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
+        _running_deployment(repository, hotfix, ref)
+        members = repository.members(hotfix.application_id)
+        require_approver(
+            actor, role_members(members, "approver"), None, "mark a deployment as failed"
+        )
+
+    def apply(repository: Repository, hotfix: Hotfix, now: datetime) -> HotfixChange:
+        latest = _running_deployment(repository, hotfix, ref)
+        row = repository.deployment(_id(latest), for_update=True)
+        assert row is not None
+        app = repository.application(hotfix.application_id)
+        row.info = f"marked failed by {actor.user_id} (was {row.status}): {cleaned}"
+        row.status = port.FAILED
+        row.finished_at = now
+        row.stuck = False
+        row.claimed_by = None
+        row.claimed_until = None
+        repository.add(row)
+        change = _back_to_open(hotfix, row, app)
+        return HotfixChange(hotfix, app, change.kind, change.details)
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=apply,
+        request_key=request_key,
+        conflict=f"{ref}'s deployment was changed by someone else at the same moment: retry",
+        origin_channel=origin_channel,
+    )
+    return outcome
 
 
 # webhook callbacks ------------------------------------------------------------------------------

@@ -11,9 +11,12 @@ class DomainError(Exception):
 
     kind = "refused"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, about: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Which input the refusal is about ("application"), when it is one: a form shows the
+        # message on that field.
+        self.about = about
 
 
 class InvalidInput(DomainError):

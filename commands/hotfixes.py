@@ -34,7 +34,7 @@ from commands.refs import Severity, format_hotfix_ref, parse_hotfix_ref
 from commands.results import Outcome
 from commands.runner import HotfixChange
 from commands.snapshots import pipeline_of, role_members
-from commands.versions import Version, check_hotfix_tag, is_version, suggest_hotfix_tag
+from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
 from storage.models import (
     Application,
     ChecklistItem,
@@ -92,7 +92,8 @@ def open_hotfix(
             raise Refused(
                 f"{app.name} already has an unsolved hotfix, "
                 f"{format_hotfix_ref(existing.id)} ({existing.summary}): "
-                "finish or cancel it before opening another"
+                "finish or cancel it before opening another",
+                about="application",
             )
         environments = repository.environments()
         pipeline = pipeline_of(environments)
@@ -109,7 +110,9 @@ def open_hotfix(
             _take_observed(repository, app, version, observed.get(row.name))
         out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
         if out_of_sync and not force:
-            raise Refused(f"{out_of_sync}: synchronize first, or open with force")
+            raise Refused(
+                f"{out_of_sync}: synchronize first, or open with force", about="application"
+            )
         hotfix = repository.add(
             Hotfix(
                 application_id=app.id,
@@ -188,15 +191,17 @@ def _observe_running(ctx: ServiceContext, application: str) -> dict[str, Running
         return observed
     except (DeployRefused, DeployerUnavailable) as error:
         raise Refused(
-            f"could not check what {app.name} runs through {app.deployer}: {error.message}"
+            f"could not check what {app.name} runs through {app.deployer}: {error.message}",
+            about="application",
         ) from error
 
 
 def _take_observed(
     repository: Repository, app: Application, version: Any, running: RunningVersion | None
 ) -> None:
-    if running is None or running.version is None or not is_version(running.version):
+    if running is None or running.version is None:
         return
+    Version.parse(running.version)  # unreadable: stop with its name, never skip it
     if (version.tag, version.has_changes) != (running.version, running.modified):
         version.tag = running.version
         version.has_changes = running.modified
@@ -654,7 +659,7 @@ def find_application(repository: Repository, name: str, *, for_update: bool = Fa
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     known = ", ".join(names[:20]) or "none yet"
-    raise NotFound(f"there is no application '{name}'.{hint} Known: {known}")
+    raise NotFound(f"there is no application '{name}'.{hint} Known: {known}", about="application")
 
 
 def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str) -> list[Module]:
@@ -676,7 +681,7 @@ def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str
 
 def _sync_problem(pipeline: Pipeline, hotfix_version: Any, production_version: Any) -> str | None:
     hotfix_name = pipeline.hotfix_environment_name
-    if hotfix_version.tag != production_version.tag:
+    if Version.parse(hotfix_version.tag) != Version.parse(production_version.tag):
         return (
             f"{hotfix_name} runs {hotfix_version.tag} but Production runs {production_version.tag}"
         )

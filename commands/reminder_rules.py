@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -82,6 +82,9 @@ class ReminderPolicy:
 
     @classmethod
     def from_settings(cls, env: Mapping[str, str]) -> ReminderPolicy:
+        """Every malformed variable is named in one error, so one start-up shows them all."""
+        problems: list[str] = []
+
         def duration(name: str, default: timedelta) -> timedelta:
             value = env.get(name, "").strip()
             if not value:
@@ -89,22 +92,36 @@ class ReminderPolicy:
             try:
                 return parse_duration(value)
             except InvalidInput as error:
-                raise InvalidInput(f"{name} is malformed: {error.message}") from error
+                problems.append(f"{name} is malformed: {error.message}")
+                return default
 
         nudges = env.get("ESCALATE_AFTER_NUDGES", "").strip() or "3"
         if not nudges.isdigit() or int(nudges) < 1:
-            raise InvalidInput(f"ESCALATE_AFTER_NUDGES is malformed: '{nudges}' (a whole number)")
-        return cls(
+            problems.append(f"ESCALATE_AFTER_NUDGES is malformed: '{nudges}' (a whole number)")
+        hours_text = env.get("WORKING_HOURS", "").strip() or "09:00-18:00"
+        days_text = env.get("WORKING_DAYS", "").strip() or "Mon-Fri"
+        working_hours = WorkingHours()
+        try:
+            working_hours = WorkingHours.parse(hours_text, "Mon-Fri")
+        except InvalidInput as error:
+            problems.append(f"WORKING_HOURS is malformed: {error.message}")
+        try:
+            weekdays = _parse_days(days_text)
+        except InvalidInput as error:
+            problems.append(f"WORKING_DAYS is malformed: {error.message}")
+        else:
+            working_hours = replace(working_hours, weekdays=weekdays)
+        policy = cls(
             open_every=duration("REMINDER_OPEN_EVERY", cls.open_every),
             approval_every=duration("REMINDER_APPROVAL_EVERY", cls.approval_every),
             propagating_every=duration("REMINDER_PROPAGATING_EVERY", cls.propagating_every),
-            escalate_after_nudges=int(nudges),
+            escalate_after_nudges=int(nudges) if nudges.isdigit() else 3,
             escalate_after_red=duration("ESCALATE_AFTER", cls.escalate_after_red),
-            working_hours=WorkingHours.parse(
-                env.get("WORKING_HOURS", "").strip() or "09:00-18:00",
-                env.get("WORKING_DAYS", "").strip() or "Mon-Fri",
-            ),
+            working_hours=working_hours,
         )
+        if problems:
+            raise InvalidInput("; ".join(problems))
+        return policy
 
     def every(self, state: HotfixState, overrides: Mapping[str, int | None]) -> timedelta:
         """The cadence of a step: the application's override, else the global one."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from commands.deployers.port import KNOWN
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.refs import Severity
 
@@ -63,6 +64,16 @@ class DeploymentLine:
     @property
     def needs_intervention(self) -> bool:
         return self.status == "needs_user_intervention"
+
+    @property
+    def unrecognised(self) -> bool:
+        """A status the bot does not know (shown verbatim): it cannot tell how this ends."""
+        return self.status not in KNOWN
+
+    @property
+    def may_mark_failed(self) -> bool:
+        """The deployment system may never end it: an approver can mark the deploy failed."""
+        return self.stuck or self.unrecognised
 
 
 @dataclass(frozen=True)
@@ -150,8 +161,17 @@ class HotfixSnapshot:
             deployment = self.deployment
             if deployment is not None and deployment.needs_intervention:
                 return f"an approver to continue or abort the deployment of {deployment.version}"
+            if deployment is not None and deployment.unrecognised:
+                return (
+                    f"an approver: the deployment of {deployment.version} is "
+                    f"'{deployment.status}', which the bot cannot follow: abort it or mark "
+                    "the deploy failed"
+                )
             if deployment is not None and deployment.stuck:
-                return f"the deployment of {deployment.version} looks stuck: retry or abort it"
+                return (
+                    f"the deployment of {deployment.version} looks stuck: retry or abort it, "
+                    "or mark the deploy failed"
+                )
             return f"the deployment of {self.requested_version} to Production to finish"
         if self.state is HotfixState.PROPAGATING:
             if self.active_environment is None:

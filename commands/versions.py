@@ -1,21 +1,30 @@
-"""Version tags (MAJOR.MINOR.PATCH) and the Tag & Deploy suggestion."""
+"""Application versions (MAJOR.MINOR or MAJOR.MINOR.REVISION) and the Tag & Deploy suggestion.
+
+LifeTime tags applications with two or three numbers (`0.3`, `1.7`, `1.7.1`): after `0.3` it
+suggests `0.3.1`, "tagged with a third number". A missing third number is 0 when comparing
+(`1.7` == `1.7.0`), but a version is always shown as it was written.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from commands.errors import InvalidInput
 
-_TAG = re.compile(r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$")
+_NUMBER = r"(0|[1-9]\d{0,8})"
+_TAG = re.compile(rf"^{_NUMBER}\.{_NUMBER}(?:\.{_NUMBER})?$")
+_FORMAT = "use MAJOR.MINOR or MAJOR.MINOR.REVISION with whole numbers, e.g. 1.7 or 1.7.1"
 
 
 @dataclass(frozen=True, order=True)
 class Version:
     major: int
     minor: int
-    patch: int
+    patch: int = 0
+    # How the version was written; not compared, so `1.7` and `1.7.0` are one version.
+    written: str = field(default="", compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str) -> Version:
@@ -24,17 +33,16 @@ class Version:
             cleaned = cleaned[1:]
         match = _TAG.match(cleaned)
         if not match:
-            raise InvalidInput(
-                f"'{text}' is not a version: use MAJOR.MINOR.PATCH with whole numbers, e.g. 1.7.1"
-            )
-        major, minor, patch = (int(group) for group in match.groups())
-        return cls(major, minor, patch)
+            raise InvalidInput(f"'{text}' is not a version: {_FORMAT}")
+        major, minor, patch = match.groups()
+        return cls(int(major), int(minor), int(patch or 0), cleaned)
 
     def next_patch(self) -> Version:
+        """The next revision: `1.7` -> `1.7.1`, `1.7.1` -> `1.7.2` (always three numbers)."""
         return Version(self.major, self.minor, self.patch + 1)
 
     def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
+        return self.written or f"{self.major}.{self.minor}.{self.patch}"
 
 
 def is_version(text: str) -> bool:
@@ -43,6 +51,11 @@ def is_version(text: str) -> bool:
     except InvalidInput:
         return False
     return True
+
+
+def same_version(a: str, b: str) -> bool:
+    """Whether two written versions are the same (`1.7` and `1.7.0` are); both must be readable."""
+    return Version.parse(a) == Version.parse(b)
 
 
 def display(tag: str, has_changes: bool) -> str:

@@ -8,11 +8,23 @@ Usage::
         lifetime.set_running("eCommerce", "Production", "1.7.0")
         client = LifeTimeClient(lifetime.base_url, lifetime.token)
 
-It implements the endpoints the bot uses with LifeTime's documented JSON shapes and error body
-(``{"Errors": [...], "StatusCode": n}``), keeps its state in memory behind one lock, and lets a
-test script what LifeTime does: how each deployment's status moves (one step per
-``GET .../status/`` after ``start``), conflicts, an expired token, 5xx answers and slow answers.
-A successful deployment makes the target environment run the deployed version.
+It follows LifeTime's PUBLISHED definition, not the bot's client: the swagger
+``src/ref/apis/auto/resources/lifetime-api.json`` of the public OutSystems/docs-product repository
+(content types, status codes, body shapes, field names), plus what OutSystems' own client
+(OutSystems/outsystems-pipeline, ``outsystems/lifetime/``) shows. In particular:
+
+* ``POST /deployments/`` produces ``text/plain``: the body is the bare plan key, not JSON;
+* ``GET /applications/{key}/versions/{key}/`` requires ``IncludeModules`` (400 without it);
+* ``MinDate``/``MaxDate`` are dates (``2014-12-31``); a date-time is refused (400);
+* ``DELETE /deployments/{key}/`` discards a plan only while it is ``saved`` (204, else 400);
+* statuses include ``force_finished``; versions have two or three numbers (``1.7``, ``1.7.1``).
+
+It keeps its state in memory behind one lock, and lets a test script what LifeTime does: how
+each deployment's status moves (one step per ``GET .../status/`` after ``start``; any word,
+``force_finished`` or one LifeTime never documented, can be injected), conflicts, an expired
+token, 5xx answers, slow answers, the pre-11.21.0 one-plan-per-target rule
+(:attr:`one_plan_per_target`) and a newly tagged version that takes time to be usable
+(:meth:`slow_new_versions`). A successful deployment makes the target run the deployed version.
 """
 
 from __future__ import annotations
@@ -47,10 +59,13 @@ SCRIPT_STEPS = frozenset(
         "finished_successful",
         "finished_with_warnings",
         "finished_with_errors",
+        "force_finished",  # ended by hand in LifeTime; nothing deployed unless a test says so
     }
 )
 _SUCCESS = frozenset({"finished_successful", "finished_with_warnings"})
-_OVER = _SUCCESS | {"finished_with_errors", "aborted"}
+_OVER = _SUCCESS | {"finished_with_errors", "aborted", "force_finished"}
+# Plans that hold their target before LifeTime 11.21.0 (only one plan per target may exist).
+_HOLDING = frozenset({"saved", "running", "needs_user_intervention"})
 _RUNNING_MESSAGES = (
     "Uploading modules from {source} to {target}",
     "Compiling {operations}",
@@ -85,6 +100,7 @@ class _Answer:
     status: int
     payload: Any = None  # None: empty body
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # a text/plain body instead of JSON
 
 
 @dataclass
@@ -184,10 +200,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(answer)
 
     def _write(self, answer: _Answer) -> None:
-        data = b"" if answer.payload is None else json.dumps(answer.payload).encode()
+        if answer.text is not None:
+            data, kind = answer.text.encode(), "text/plain; charset=utf-8"
+        else:
+            data = b"" if answer.payload is None else json.dumps(answer.payload).encode()
+            kind = "application/json; charset=utf-8"
         self.send_response(answer.status)
         if data:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -246,6 +266,10 @@ class FakeLifeTime(LoopbackServer):
         self._deployments: dict[str, _Deployment] = {}
         self._next_conflicts: list[JSON] = []
         self._next_script: tuple[str, ...] | None = None
+        self.one_plan_per_target = False  # True: LifeTime before 11.21.0
+        self._refuse_starts: list[int] = []  # statuses answered to the next start commands
+        self._slow_reads = 0  # reads a newly tagged version stays unusable
+        self._unready: dict[str, int] = {}  # version key -> reads left before it is usable
         self._failures: list[_Failure] = []
         self._delays: dict[str, float] = {}
         self._calls: list[tuple[str, str]] = []
@@ -352,13 +376,27 @@ class FakeLifeTime(LoopbackServer):
                 {"Message": message, "ModuleConflict": {"ConflictType": conflict_type}}
             )
 
-    def script_next_deployment(self, steps: list[str]) -> None:
+    def refuse_next_start(self, status: int = 400) -> None:
+        """The next ``start`` command is answered ``status`` and the plan stays ``saved`` (400:
+        "Command start can't be executed", e.g. the target is in maintenance mode)."""
+        with self._lock:
+            self._refuse_starts.append(status)
+
+    def slow_new_versions(self, reads: int) -> None:
+        """Each version tagged through the API stays unusable for its next ``reads`` reads:
+        LifeTime answers 404 for it, and refuses a plan with it, meanwhile (swagger: "the new
+        version will require some processing time before it becomes available for use")."""
+        with self._lock:
+            self._slow_reads = reads
+
+    def script_next_deployment(self, steps: list[str], *, unknown_ok: bool = False) -> None:
         """How the next plan's status moves after ``start``, one step per status read.
 
         A script may pause on ``needs_user_intervention``: ``continue`` resumes with the steps
-        left, or ``["running", "finished_successful"]`` when none are.
+        left, or ``["running", "finished_successful"]`` when none are. ``unknown_ok`` lets a
+        step be a word LifeTime never documented: it is answered verbatim and stays.
         """
-        unknown = [step for step in steps if step not in SCRIPT_STEPS]
+        unknown = [step for step in steps if step not in SCRIPT_STEPS and not unknown_ok]
         if unknown or not steps:
             raise ValueError(f"script steps must be among {sorted(SCRIPT_STEPS)}; got {steps!r}")
         with self._lock:
@@ -530,6 +568,7 @@ class FakeLifeTime(LoopbackServer):
             ("GET", "/deployments/", self._get_deployments),
             ("POST", "/deployments/", self._post_deployment),
             ("GET", f"/deployments/{key}/", self._get_deployment),
+            ("DELETE", f"/deployments/{key}/", self._delete_deployment),
             ("GET", f"/deployments/{key}/status/", self._get_status),
             ("POST", f"/deployments/{key}/{key}/", self._post_command),
         ]
@@ -558,11 +597,23 @@ class FakeLifeTime(LoopbackServer):
         return _Answer(200, self._application_json(app, envs, with_modules))
 
     def _get_version(self, request: _Request, match: re.Match[str]) -> _Answer:
+        # IncludeModules is "required": true here (swagger, Applications_Versions_Get).
+        flag = request.query.get("IncludeModules", "").lower()
+        if flag not in ("true", "false"):
+            raise _ApiError(400, "The IncludeModules parameter is required (true or false).")
         app = self._app(match[1])
         tagged = self._versions.get(match[2])
-        if tagged is None or tagged.application_key != app.key:
-            raise _ApiError(404, f"Failed to retrieve the application version {match[2]}.")
-        return _Answer(200, self._version_json(tagged))
+        if tagged is None or tagged.application_key != app.key or self._still_processing(match[2]):
+            raise _ApiError(404, f"Failed to retrieve the application with key {app.key}.")
+        return _Answer(200, self._version_json(tagged, modules=flag == "true"))
+
+    def _still_processing(self, version_key: str) -> bool:
+        """A slow new version: unusable (and counted down) until its reads are spent."""
+        left = self._unready.get(version_key, 0)
+        if left <= 0:
+            return False
+        self._unready[version_key] = left - 1
+        return True
 
     def _post_version(self, request: _Request, match: re.Match[str]) -> _Answer:
         env, app = self._env(match[1]), self._app(match[2])
@@ -581,6 +632,8 @@ class FakeLifeTime(LoopbackServer):
             )
         modules = dict(running.module_version_keys)
         tagged = self._new_version(app, version, str(body.get("ChangeLog") or ""), modules)
+        if self._slow_reads:
+            self._unready[tagged.key] = self._slow_reads
         self._running[(env.key, app.key)] = _Running(tagged.key, False, modules)
         return _Answer(201, {"ApplicationVersionKey": tagged.key})
 
@@ -613,6 +666,17 @@ class FakeLifeTime(LoopbackServer):
         operations = [self._operation(op) for op in body.get("ApplicationOperations") or []]
         if not operations:
             raise _ApiError(400, "A deployment needs at least one application operation.")
+        if self.one_plan_per_target:
+            # Before LifeTime 11.21.0 one plan per target environment (swagger, POST
+            # /deployments/: "From LifeTime 11.21.0, it is possible to create ... multiple").
+            holding = [p for p in self._deployments.values() if p.target_key == target_key]
+            holding = [p for p in holding if p.status in _HOLDING]
+            if holding:
+                raise _ApiError(
+                    400,
+                    f"There is already a deployment plan to {self._environments[target_key].name}"
+                    f" ({holding[0].key}): finish or delete it first.",
+                )
         plan = self._save_deployment(
             source_key,
             target_key,
@@ -621,13 +685,14 @@ class FakeLifeTime(LoopbackServer):
             created_by=SERVICE_ACCOUNT,
             created_on=self._clock(),
         )
-        return _Answer(200, plan.key)
+        # "produces": ["text/plain"], 200 with the key as a bare string (swagger).
+        return _Answer(200, text=plan.key)
 
     def _operation(self, operation: object) -> tuple[str, str]:
         body = operation if isinstance(operation, dict) else {}
         version_key = str(body.get("ApplicationVersionKey") or "")
         tagged = self._versions.get(version_key)
-        if tagged is None:
+        if tagged is None or self._unready.get(version_key, 0) > 0:
             raise _ApiError(400, f"Invalid application version key {version_key}.")
         return tagged.application_key, tagged.key
 
@@ -679,6 +744,13 @@ class FakeLifeTime(LoopbackServer):
             },
         )
 
+    def _delete_deployment(self, request: _Request, match: re.Match[str]) -> _Answer:
+        plan = self._deployment(match[1])
+        if plan.status != "saved":
+            raise _ApiError(400, f"Deployment with key {plan.key} cannot be deleted")
+        del self._deployments[plan.key]
+        return _Answer(204)
+
     def _post_command(self, request: _Request, match: re.Match[str]) -> _Answer:
         plan, command = self._deployment(match[1]), match[2]
         allowed = {
@@ -688,6 +760,9 @@ class FakeLifeTime(LoopbackServer):
         }
         if command not in allowed:
             raise _ApiError(400, f"Invalid command {command!r}: use start, continue or abort.")
+        if command == "start" and self._refuse_starts:
+            status = self._refuse_starts.pop(0)
+            raise _ApiError(status, f"Command start can't be executed for deployment {plan.key}.")
         if plan.status not in allowed[command]:
             raise _ApiError(
                 400, f"Cannot {command} deployment {plan.key}: its status is {plan.status}."
@@ -744,8 +819,12 @@ class FakeLifeTime(LoopbackServer):
         elif step == "finished_with_errors":
             plan.info = "The deployment finished with errors."
             self._log(plan, f"Failed to deploy {words['operations']}: compilation errors.")
-        else:
+        elif step == "aborted":
             self._log(plan, "Deployment aborted.")
+        elif step == "force_finished":
+            self._log(plan, "The deployment was force finished.")
+        else:
+            self._log(plan, f"Deployment status changed to {step}.")
 
     def _deploy(self, plan: _Deployment) -> None:
         for app_key, version_key in plan.operations:
@@ -825,8 +904,8 @@ class FakeLifeTime(LoopbackServer):
             ]
         return status
 
-    def _version_json(self, tagged: _Version) -> JSON:
-        return {
+    def _version_json(self, tagged: _Version, *, modules: bool) -> JSON:
+        body: JSON = {
             "Key": tagged.key,
             "ApplicationKey": tagged.application_key,
             "Version": tagged.version,
@@ -837,11 +916,13 @@ class FakeLifeTime(LoopbackServer):
             "MobileVersions": [],
             "PrimaryColor": "",
             "NativeHash": "",
-            "ModuleVersions": [
+        }
+        if modules:
+            body["ModuleVersions"] = [
                 {"Key": version_key, "ModuleKey": module_key}
                 for module_key, version_key in tagged.module_version_keys.items()
-            ],
-        }
+            ]
+        return body
 
     def _deployment_json(self, plan: _Deployment) -> JSON:
         return {
@@ -902,14 +983,13 @@ def _check_version_request(app: _Application, version: str, existing: _Version |
 
 
 def _query_bound(value: str | None, name: str, *, end_of_day: bool) -> datetime | None:
-    """MinDate/MaxDate: a date (the whole day) or a date-time; naive values are UTC."""
+    """MinDate/MaxDate: a date, the whole day ("format": "date", "x-example": "2014-12-31")."""
     if not value:
         return None
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day, time.max if end_of_day else time.min, UTC)
-        moment = datetime.fromisoformat(value)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
-        raise _ApiError(400, f"Invalid {name} {value!r}.") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise _ApiError(400, f"Invalid {name} {value!r}: use a date like 2014-12-31.") from exc
+    return datetime.combine(day, time.max if end_of_day else time.min, UTC)

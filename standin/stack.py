@@ -62,10 +62,12 @@ class LocalSlackStack:
             reminders=self.reminders,
             deployer_secrets=self.ctx.deployer_secrets,
             deploy_stuck_after=self.ctx.deploy_stuck_after,
+            deploy_poll_seconds=self.ctx.deploy_poll_every.total_seconds(),
         )
         self.app, self.services = build_app(settings, self.ctx)
         self.server = start_http(
-            wsgi_app(self.app, self.ctx, self.services.deliverer), threads=self.http_threads
+            wsgi_app(self.app, self.ctx, self.services.deliverer, self.services.health),
+            threads=self.http_threads,
         )
         if self.sweep_seconds is not None:
             self.scheduler = start_scheduler(
@@ -76,6 +78,7 @@ class LocalSlackStack:
                 self.services.deliverer,
                 self.sweep_seconds,
             )
+            self.services.health.watch_scheduler(self.scheduler)
         self.driver = SlackDriver(
             f"{self.server.url}/slack/events", self.signing_secret, web_api=self.slack
         )

@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from standin.files import StoredFile
 from standin.serving import LoopbackServer
 from standin.workspace import (
     JSON,
@@ -39,7 +40,9 @@ from standin.workspace import (
 logger = logging.getLogger(__name__)
 
 RESPONSE_URL_METHOD = "response_url"
-BOT_SCOPES = "chat:write,commands,im:write,users:read,chat:write.public"
+UPLOAD_METHOD = "upload_url"  # POSTs to an upload URL from files.getUploadURLExternal
+UPLOAD_PATH = "/upload/v1/"
+BOT_SCOPES = "chat:write,commands,im:write,users:read,chat:write.public,files:write"
 _JSON_STRING_FIELDS = ("blocks", "view", "attachments", "metadata")
 _HTTP_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
 
@@ -73,6 +76,7 @@ class _Answer:
     status: int
     payload: JSON
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # a plain-text body instead of JSON (the upload URL answers so)
 
 
 class _Server(ThreadingHTTPServer):
@@ -103,14 +107,19 @@ class _Handler(BaseHTTPRequestHandler):
             answer = fake._serve_api(url.path[5:], content_type, body, url.query, auth, arrived)
         elif url.path.startswith("/response/"):
             answer = fake._serve_response_url(url.path[10:], body, arrived)
+        elif url.path.startswith(UPLOAD_PATH) and self.command == "POST":
+            answer = fake._serve_upload(url.path[len(UPLOAD_PATH) :], content_type, body, arrived)
         else:
             answer = _Answer(404, {"ok": False, "error": "not_found"})
         self._write(answer)
 
     def _write(self, answer: _Answer) -> None:
+        content_type = "application/json; charset=utf-8"
         data = json.dumps(answer.payload).encode()
+        if answer.text is not None:
+            data, content_type = answer.text.encode(), "text/plain; charset=utf-8"
         self.send_response(answer.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -202,6 +211,9 @@ class FakeSlackWebApi(LoopbackServer):
     def _build_server(self, address: tuple[str, int]) -> _Server:
         server = _Server(address, _Handler)
         server.fake = self
+        host, port = server.server_address[:2]
+        # Upload URLs point back at this server, so nothing ever reaches files.slack.com.
+        self.workspace.upload_url_base = f"http://{host!s}:{port}{UPLOAD_PATH}"
         return server
 
     @property
@@ -278,6 +290,11 @@ class FakeSlackWebApi(LoopbackServer):
         return ", ".join(name if n == 1 else f"{name} x{n}" for name, n in counts.items())
 
     # ----------------------------------------------------------- workspace
+
+    def uploaded_files(self) -> list[StoredFile]:
+        """Files uploaded through files.getUploadURLExternal, with the bytes that arrived."""
+        with self._cond:
+            return self.workspace.uploaded_files()
 
     def messages(self, channel: str, *, include_replies: bool = False) -> list[Message]:
         """Current messages of ``channel`` in post order (thread replies only if asked)."""
@@ -448,6 +465,34 @@ class FakeSlackWebApi(LoopbackServer):
                     None,
                     answer.status,
                     answer.payload,
+                )
+            )
+        self._notify_hook(call)
+        return answer
+
+    def _serve_upload(
+        self, file_id: str, content_type: str, body: bytes, arrived: float
+    ) -> _Answer:
+        # Slack answers a good upload with HTTP 200 and "OK - <bytes>" (no token: the URL is the
+        # credential); https://docs.slack.dev/reference/methods/files.getUploadURLExternal
+        with self._cond:
+            failure = self._take_failure(UPLOAD_METHOD)
+            if failure is not None:
+                answer = _failed(failure)
+            else:
+                try:
+                    size = self.workspace.receive_upload(file_id, content_type, body)
+                    answer = _Answer(200, {}, text=f"OK - {size}")
+                except ApiError:
+                    answer = _Answer(404, {}, text="Not Found")
+            call = self._record(
+                RecordedCall(
+                    UPLOAD_METHOD,
+                    {"file_id": file_id, "content_type": content_type, "bytes": body},
+                    arrived,
+                    None,
+                    answer.status,
+                    {"ok": answer.status == 200},
                 )
             )
         self._notify_hook(call)

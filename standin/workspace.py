@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from standin.files import FileError, FileStore, StoredFile
+
 JSON = dict[str, Any]
 
 MAX_MESSAGE_BLOCKS = 50
@@ -51,6 +53,7 @@ class Message:
     reply_broadcast: bool = False
     edited: bool = False
     metadata: Any = None
+    files: list[JSON] | None = None  # shared by files.completeUploadExternal
 
     @property
     def is_reply(self) -> bool:
@@ -73,6 +76,9 @@ class Message:
             out["edited"] = {"user": self.user, "ts": self.ts}
         if self.metadata is not None:
             out["metadata"] = copy.deepcopy(self.metadata)
+        if self.files:
+            out["files"] = copy.deepcopy(self.files)
+            out["upload"] = True
         return out
 
 
@@ -204,6 +210,7 @@ class Workspace:
         self._conversations: dict[tuple[str, ...], str] = {}
         # Conversations the bot cannot post in, and the error Slack answers there.
         self._closed: dict[str, str] = {}
+        self.upload_url_base = "http://files.slack.test/upload/v1/"  # the server sets its own
         self.clear()
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "auth.test": self._auth_test,
@@ -220,6 +227,8 @@ class Workspace:
             "views.push": self._views_open,
             "views.publish": self._views_publish,
             "views.update": self._views_update,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     # ------------------------------------------------------------------ state
@@ -233,6 +242,7 @@ class Workspace:
         self._home_view_ids: dict[str, str] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
+        self._files = FileStore(self.new_id)
 
     def next_ts(self) -> str:
         """A unique, increasing message timestamp like ``1700000000.000100``."""
@@ -325,6 +335,17 @@ class Workspace:
             if user_id is None or owner in (None, user_id):
                 return copy.deepcopy(view)
         return None
+
+    def uploaded_files(self) -> list[StoredFile]:
+        """Every file whose upload was started, in order."""
+        return [copy.deepcopy(f) for f in self._files.files.values()]
+
+    def receive_upload(self, file_id: str, content_type: str, body: bytes) -> int:
+        """Bytes POSTed to an upload URL (see standin.files); raises ApiError("not_found")."""
+        try:
+            return self._files.receive(file_id, content_type, body)
+        except FileError as exc:
+            raise ApiError(exc.error) from exc
 
     def add_message(self, message: Message) -> Message:
         self._messages.setdefault(message.channel, []).append(message)
@@ -463,6 +484,39 @@ class Workspace:
             view_id, spec, previous=current.get("previous_view_id")
         )
         return {"view": copy.deepcopy(self._views[view_id])}
+
+    def _files_get_upload_url_external(self, params: JSON) -> JSON:
+        self._files.upload_url_base = self.upload_url_base
+        try:
+            return self._files.get_upload_url(params)
+        except FileError as exc:
+            raise ApiError(exc.error) from exc
+
+    def _files_complete_upload_external(self, params: JSON) -> JSON:
+        try:
+            files, channels = self._files.complete(params)
+        except FileError as exc:
+            raise ApiError(exc.error) from exc
+        thread_ts = _opt_str(params, "thread_ts")
+        if thread_ts is not None and len(channels) != 1:
+            raise ApiError("invalid_arguments")  # Slack: thread_ts takes exactly one channel
+        for channel in channels:
+            resolved = self._resolve_channel(channel)
+            for stored in files:
+                stored.shared_in.append(resolved)
+            shown = [stored.to_api(self.team_id, self.bot_user_id) for stored in files]
+            message = Message(
+                channel=resolved,
+                ts=self.next_ts(),
+                text=str(params.get("initial_comment") or ""),
+                blocks=[],
+                user=self.bot_user_id,
+                bot_id=self.bot_id,
+                thread_ts=thread_ts,
+                files=shown,
+            )
+            self.add_message(message)
+        return {"files": [stored.to_api(self.team_id, self.bot_user_id) for stored in files]}
 
     # --------------------------------------------------------------- helpers
 

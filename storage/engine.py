@@ -9,13 +9,29 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from platformdirs import user_data_dir
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
-DEFAULT_DATABASE_URL = "sqlite:///hotfix-bot.db"
+URL_EXAMPLES = "sqlite:////var/lib/hotfix-bot/hotfix-bot.db or postgresql://user:password@host/db"
+
+
+class DatabaseSettingError(Exception):
+    """DATABASE_URL cannot be used; the message names it and what to write instead."""
+
+
+def default_database_path() -> Path:
+    """One file per user wherever the command runs (not the working directory)."""
+    return Path(user_data_dir("hotfix-bot", appauthor=False)) / "hotfix-bot.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
 
 
 def normalize_url(url: str) -> str:
@@ -26,12 +42,41 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def database_url(url: str | None = None) -> URL:
+    """The URL to use: the given one, DATABASE_URL, or the per-user SQLite file; checked."""
+    text = (url or os.environ.get("DATABASE_URL") or "").strip() or default_database_url()
+    try:
+        parsed = make_url(normalize_url(text))
+    except ArgumentError as error:
+        # The value is not echoed: a mistyped URL may still carry a password.
+        raise DatabaseSettingError(
+            f"DATABASE_URL is malformed: it is not a database URL; use {URL_EXAMPLES}"
+        ) from error
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseSettingError(
+            f"DATABASE_URL uses '{backend}', which hotfix-bot does not support; use {URL_EXAMPLES}"
+        )
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise DatabaseSettingError(
+            f"DATABASE_URL names the driver '{parsed.get_driver_name()}'; write postgresql:// "
+            "(hotfix-bot uses psycopg 3)"
+        )
+    return parsed
+
+
+def shown_url(url: URL) -> str:
+    """For people and logs: the password is masked."""
+    return url.render_as_string(hide_password=True)
+
+
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    url = normalize_url(url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    parsed = make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return _sqlite_engine(parsed.render_as_string(hide_password=False), echo=echo)
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

@@ -48,6 +48,8 @@ class Module(SQLModel, table=True):
     application_id: int = Field(foreign_key="application.id", index=True)
     name: str = Field(max_length=120)
     name_key: str = Field(max_length=120)
+    # A module the catalog no longer lists; kept because past hotfixes' checklists name it.
+    retired: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class Member(SQLModel, table=True):

@@ -145,11 +145,11 @@ class Repository:
     def application_names(self) -> list[str]:
         return list(self.session.exec(select(Application.name).order_by(col(Application.name_key))))
 
-    def modules(self, application_id: int) -> list[Module]:
-        query = (
-            select(Module).where(Module.application_id == application_id).order_by(col(Module.id))
-        )
-        return list(self.session.exec(query))
+    def modules(self, application_id: int, *, with_retired: bool = False) -> list[Module]:
+        query = select(Module).where(Module.application_id == application_id)
+        if not with_retired:
+            query = query.where(col(Module.retired).is_(False))
+        return list(self.session.exec(query.order_by(col(Module.id))))
 
     def modules_of_applications(self, ids: Iterable[int]) -> dict[int, list[Module]]:
         result: dict[int, list[Module]] = {}
@@ -157,7 +157,9 @@ class Repository:
         if not wanted:
             return result
         query = (
-            select(Module).where(col(Module.application_id).in_(wanted)).order_by(col(Module.id))
+            select(Module)
+            .where(col(Module.application_id).in_(wanted), col(Module.retired).is_(False))
+            .order_by(col(Module.id))
         )
         for row in self.session.exec(query):
             result.setdefault(row.application_id, []).append(row)
@@ -259,6 +261,15 @@ class Repository:
             .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
         )
         return int(self.session.exec(query).one())
+
+    def red_hotfixes_by_severity(self) -> list[tuple[str, int, datetime]]:
+        """(severity, how many, when the oldest was opened) of the unsolved hotfixes."""
+        query = (
+            select(Hotfix.severity, func.count(), func.min(Hotfix.opened_at))
+            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
+            .group_by(col(Hotfix.severity))
+        )
+        return [(str(s), int(n), oldest) for s, n, oldest in self.session.exec(query)]
 
     def active_hotfix_refs(self) -> list[tuple[int, int]]:
         """(hotfix id, application id) of every unsolved hotfix, the oldest first."""
@@ -612,6 +623,30 @@ class Repository:
             .order_by(col(Deployment.id))
         )
         return {row.hotfix_id: row for row in self.session.exec(query)}
+
+    # report --------------------------------------------------------------------------------
+    def hotfixes_opened_between(
+        self, since: datetime, until: datetime, application_id: int | None = None
+    ) -> list[Hotfix]:
+        """Hotfixes opened in [since, until), the oldest first; of one application if given."""
+        query = select(Hotfix).where(col(Hotfix.opened_at) >= since, col(Hotfix.opened_at) < until)
+        if application_id is not None:
+            query = query.where(Hotfix.application_id == application_id)
+        return list(self.session.exec(query.order_by(col(Hotfix.opened_at), col(Hotfix.id))))
+
+    def skipped_items(self, hotfix_ids: Iterable[int]) -> list[tuple[int, str, str, str]]:
+        """(hotfix id, environment, module, reason) of skipped checklist items, in order."""
+        wanted = sorted(set(hotfix_ids))
+        if not wanted:
+            return []
+        query = (
+            select(ChecklistItem.hotfix_id, EnvironmentRow.name, Module.name, ChecklistItem.reason)
+            .join(EnvironmentRow, col(EnvironmentRow.id) == col(ChecklistItem.environment_id))
+            .join(Module, col(Module.id) == col(ChecklistItem.module_id))
+            .where(col(ChecklistItem.hotfix_id).in_(wanted), ChecklistItem.status == "skipped")
+            .order_by(col(ChecklistItem.hotfix_id), col(ChecklistItem.id))
+        )
+        return [(int(h), str(e), str(m), str(r or "")) for h, e, m, r in self.session.exec(query)]
 
     def events(self, hotfix_id: int) -> list[Event]:
         query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))

@@ -120,7 +120,7 @@ def test_every_change_subcommand(bot: Bot, ctx: ServiceContext) -> None:
         ("deploy HF-77", "There is no hotfix HF-77"),
         ("open Shop Checkout x", "There is no application 'Shop'"),
         ("open eCommerce Chekout broken", "Did you mean 'Checkout'"),
-        ("deploy HF-1 1.7", "'1.7' is not a version"),
+        ("deploy HF-1 1.7.x", "'1.7.x' is not a version"),
         ("deploy HF-1 1.6.0", "1.6.0 is not above Production's 1.7.0"),
         ("solve HF-1", "not deployed to Production yet"),
         ("app owners eCommerce ana", "`ana` is not a Slack user"),

@@ -88,4 +88,43 @@ def test_unknown_things_exit_non_zero(args: list[str], tmp_path: Path) -> None:
     hotfix_bot("catalog", "load", str(EXAMPLE_CATALOG), database_url=url, cwd=tmp_path)
     result = hotfix_bot(*args, database_url=url, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("refused:")
+    assert result.stderr.splitlines()[-1].startswith("refused:")
+
+
+def test_catalog_reload_dry_run_and_export(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/c.db"
+    run = lambda *a: hotfix_bot(*a, database_url=url, cwd=tmp_path)  # noqa: E731
+    assert run("catalog", "load", str(EXAMPLE_CATALOG)).returncode == 0
+    assert run("open", "eCommerce", "Checkout", "Payment", "fails").returncode == 0
+    assert run("deploy", "HF-1").returncode == 0
+    approved = run("approve", "HF-1", "--as", "U0LEE")
+    assert approved.returncode == 0, approved.stderr
+
+    reload = run("catalog", "load", str(EXAMPLE_CATALOG))
+    assert reload.returncode == 0, reload.stderr
+    assert "unchanged: eCommerce, Back Office" in reload.stdout
+    assert "eCommerce Production: kept 1.7.1 (the file says 1.7.0)" in reload.stdout
+    backward = run("catalog", "load", "--set-versions", str(EXAMPLE_CATALOG))
+    assert backward.returncode == 1
+    assert "refused: eCommerce has the unsolved hotfix HF-1" in backward.stderr
+
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(EXAMPLE_CATALOG.read_text().replace("owners: [U0RAJ]", "owners: [U0ANA]"))
+    dry = run("catalog", "load", "--dry-run", str(changed))
+    assert dry.returncode == 0, dry.stderr
+    assert "would be updated: Back Office" in dry.stdout
+    assert "Back Office: owners U0RAJ → U0ANA" in dry.stdout
+    assert dry.stdout.rstrip().endswith("dry run: nothing was written")
+    # Nothing was written: the same change is still to be made.
+    assert (
+        "Back Office: owners U0RAJ → U0ANA"
+        in run("catalog", "load", "--dry-run", str(changed)).stdout
+    )
+
+    exported = tmp_path / "exported.yaml"
+    assert run("catalog", "export", str(exported)).returncode == 0
+    assert "prod: 1.7.1" in exported.read_text()
+    again = run("catalog", "load", str(exported))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "unchanged: eCommerce, Back Office"
+    assert run("catalog", "export").stdout == exported.read_text()

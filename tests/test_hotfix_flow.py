@@ -122,22 +122,22 @@ def test_open_is_refused_while_the_hotfix_environment_is_out_of_sync(
     # Back Office: Quality Assurance and Development differ, but Pre-Production matches.
     hotfixes.open_hotfix(ctx, RAJ, "Back Office", ["Orders"], "Orders lost")
     hotfixes.cancel(ctx, RAJ, "HF-1", "wrong module")
-    # Now put Pre-Production out of sync through the catalog and try again.
+    # Now put Pre-Production out of sync through the catalog (ahead of Production) and try again.
     spec_text = (
         "applications:\n"
         "  - name: Back Office\n"
         "    owners: [U0RAJ]\n"
         "    approvers: [U0KIM]\n"
         "    modules: [Orders, Reports]\n"
-        "    versions: {prod: 2.3.4, preprod: 2.3.3, qa: 2.4.0, dev: 2.4.0+}\n"
+        "    versions: {prod: 2.3.4, preprod: 2.3.5, qa: 2.4.0, dev: 2.4.0+}\n"
     )
     from commands.catalog_file import parse_catalog
 
-    applications.apply_catalog(ctx, ADMIN, parse_catalog(spec_text))
+    applications.apply_catalog(ctx, ADMIN, parse_catalog(spec_text), set_versions=True)
     refused_without_change(
         ctx,
         Refused,
-        "Pre-Production runs 2.3.3 but Production runs 2.3.4: "
+        "Pre-Production runs 2.3.5 but Production runs 2.3.4: "
         "synchronize first, or open with force",
         lambda: hotfixes.open_hotfix(ctx, RAJ, "Back Office", ["Orders"], "Orders lost"),
     )
@@ -146,7 +146,7 @@ def test_open_is_refused_while_the_hotfix_environment_is_out_of_sync(
     ).hotfix
     assert forced.forced
     _, events = queries.history(ctx, forced.ref)
-    assert "runs 2.3.3" in events[0].details["forced"]
+    assert "runs 2.3.5" in events[0].details["forced"]
 
 
 def test_untagged_changes_in_the_hotfix_environment_refuse_open(ctx: ServiceContext) -> None:
@@ -211,7 +211,13 @@ def test_deploy_with_an_explicit_version(ctx: ServiceContext) -> None:
     refused_without_change(
         ctx,
         InvalidInput,
-        "is not a version",
+        "'1.7.x' is not a version",
+        lambda: hotfixes.request_deploy(ctx, ANA, hotfix.ref, "1.7.x"),
+    )
+    refused_without_change(  # 1.7 is 1.7.0: two numbers are a version, and not above it
+        ctx,
+        InvalidInput,
+        "1.7 is not above Production's 1.7.0",
         lambda: hotfixes.request_deploy(ctx, ANA, hotfix.ref, "1.7"),
     )
     hotfixes.request_deploy(ctx, ANA, hotfix.ref, "1.7.5")

@@ -463,3 +463,50 @@ def test_connection_refused_is_unavailable_naming_the_url() -> None:
     assert f"Could not reach LifeTime at {base_url}/environments/" in caught.value.message
     assert "Connection refused" in caught.value.message
     assert "will be retried" in caught.value.message
+
+
+def test_a_slow_new_version_is_waited_for_within_a_bound(
+    lifetime: FakeLifeTime, client: LifeTimeClient
+) -> None:
+    source = client.environment_by_name("Pre-Production")
+    app = client.application_by_name(APP)
+    running = client.application_in_environment(source.key, app.key)
+    lifetime.slow_new_versions(3)
+    key = client.create_version(source.key, app.key, "1.7.1", "fix", running.module_version_keys)
+    with pytest.raises(LifeTimeUnavailable, match="still processing the new version"):
+        client.wait_until_usable(app.key, key, timeout=0.0, interval=0.01)
+    client.wait_until_usable(app.key, key, timeout=2.0, interval=0.01)
+    assert client._version_number(app.key, key) == "1.7.1"
+
+
+def test_a_plan_is_deleted_only_while_saved(lifetime: FakeLifeTime, client: LifeTimeClient) -> None:
+    key = _tag_and_plan(client)
+    client.delete_deployment(key)
+    assert key not in lifetime.deployment_statuses
+    started = _tag_and_plan(client, "1.7.2")
+    client.start(started)
+    with pytest.raises(LifeTimeRefused, match="cannot be deleted"):
+        client.delete_deployment(started)
+
+
+def test_the_one_plan_rule_refuses_a_second_plan_to_the_same_target(
+    lifetime: FakeLifeTime, client: LifeTimeClient
+) -> None:
+    lifetime.one_plan_per_target = True
+    first = _tag_and_plan(client)
+    with pytest.raises(LifeTimeRefused, match="already a deployment plan"):
+        _tag_and_plan(client, "1.7.2")
+    client.delete_deployment(first)
+    assert _tag_and_plan(client, "1.7.3")
+
+
+def test_the_stand_in_refuses_date_times_where_lifetime_wants_dates(
+    lifetime: FakeLifeTime, client: LifeTimeClient
+) -> None:
+    with pytest.raises(LifeTimeRefused, match="use a date like 2014-12-31"):
+        client._get("/deployments/", "list", {"MinDate": "2014-12-31T00:00:00Z"})
+    with pytest.raises(LifeTimeRefused, match="IncludeModules"):
+        app = client.application_by_name(APP)
+        env = client.environment_by_name("Production")
+        version_key = client.application_in_environment(env.key, app.key).version_key
+        client._get(f"/applications/{app.key}/versions/{version_key}/", "read")

@@ -59,7 +59,14 @@ def test_app_home_opened_is_subscribed(manifest: dict[str, Any]) -> None:
 
 
 def test_bot_scopes_are_exactly_the_ones_the_bot_needs(manifest: dict[str, Any]) -> None:
-    expected = {"chat:write", "commands", "im:write", "users:read", "chat:write.public"}
+    expected = {
+        "chat:write",
+        "commands",
+        "im:write",
+        "users:read",
+        "chat:write.public",
+        "files:write",  # the report's chart (files.getUploadURLExternal)
+    }
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert sorted(scopes) == sorted(expected)
     assert set(manifest["oauth_config"]["scopes"]) == {"bot"}

@@ -110,3 +110,14 @@ def test_next_start_is_inside_working_hours_and_not_before(moment: datetime, zon
     assert start >= moment
     assert hours.contains(start, ZoneInfo(zone))
     assert start - moment <= timedelta(days=3, hours=15)
+
+
+def test_every_malformed_reminder_setting_is_named_at_once() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        ReminderPolicy.from_settings(
+            {"WORKING_HOURS": "9 to 5", "WORKING_DAYS": "weekdays", "ESCALATE_AFTER": "later"}
+        )
+    message = raised.value.message
+    assert "WORKING_HOURS is malformed: '9 to 5'" in message
+    assert "WORKING_DAYS is malformed: 'weekdays'" in message
+    assert "ESCALATE_AFTER is malformed: 'later'" in message

@@ -53,3 +53,40 @@ def test_a_missing_or_malformed_setting_names_itself(change: dict, message: str)
 def test_socket_mode_needs_the_app_token() -> None:
     with pytest.raises(SettingsError, match="SLACK_APP_TOKEN is not set"):
         Settings.from_environment(GOOD, socket_mode=True)
+
+
+def test_the_command_line_needs_no_slack_tokens_but_checks_the_rest() -> None:
+    settings = Settings.from_environment({"LIFETIME_TOKEN": "lt-1"}, slack=False)
+    assert settings.deployer_secrets.lifetime_token == "lt-1"
+    with pytest.raises(SettingsError, match="DEPLOY_POLL_SECONDS is malformed"):
+        Settings.from_environment({"DEPLOY_POLL_SECONDS": "often"}, slack=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("", 30.0), ("0", 0.0), ("45", 45.0), ("2m", 120.0), ("1.5", 1.5)]
+)
+def test_database_wait(text: str, seconds: float) -> None:
+    assert Settings.from_environment({**GOOD, "DATABASE_WAIT": text}).database_wait == seconds
+
+
+def test_problems_are_all_reported_and_placeholders_named() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environment(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+                "SLACK_SIGNING_SECRET": "short",
+                "DATABASE_WAIT": "2h",
+                "LIFETIME_TOKEN": "your-lifetime-service-account-token",
+                # Not used over HTTP, so not a problem there.
+                "SLACK_APP_TOKEN": "xapp-your-app-level-token",
+            }
+        )
+    problems = raised.value.problems
+    assert problems == [
+        "SLACK_BOT_TOKEN still holds the placeholder from .env.example: put the Bot User OAuth "
+        "Token (OAuth & Permissions page) there",
+        "LIFETIME_TOKEN still holds the placeholder from .env.example: put a LifeTime service "
+        "account token there",
+        "SLACK_SIGNING_SECRET is malformed: expected something like a 32-hex secret",
+        "DATABASE_WAIT is malformed: '2h' is more than an hour (seconds, like 30)",
+    ]

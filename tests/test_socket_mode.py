@@ -10,7 +10,7 @@ from pathlib import Path
 from standin.socket_mode import FakeSocketMode
 from standin.web_api import FakeSlackWebApi
 from tests.conftest import EXAMPLE_CATALOG
-from tests.test_serve import SECRET
+from tests.test_serve import SECRET, free_port
 
 
 def test_socket_mode_receives_a_slash_command_and_acts(tmp_path: Path) -> None:
@@ -33,6 +33,8 @@ def test_socket_mode_receives_a_slash_command_and_acts(tmp_path: Path) -> None:
                 "SLACK_APP_TOKEN": "xapp-1-A0HOTFIX-1-secret",
                 "SLACK_API_URL": slack.base_url,
                 "DATABASE_URL": database,
+                "PORT": str(free_port()),  # the probes and metrics listen here
+                "HOST": "127.0.0.1",
             },
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

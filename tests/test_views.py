@@ -16,7 +16,6 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.ids import ButtonValue, ModalContext
 from bot.views import (
-    SUBCOMMANDS,
     application_reply,
     apps_reply,
     done_reply,
@@ -497,10 +496,6 @@ def test_help_lists_every_subcommand() -> None:
         "snooze &lt;hotfix-id&gt; &lt;duration&gt;",
     ]:
         assert f"`/hotfix {usage}" in shown, usage
-    # The help lists exactly what the grammar parses: one list of subcommands, not two.
-    from bot.grammar import SUBCOMMANDS as PARSED
-
-    assert set(SUBCOMMANDS) == set(PARSED)
     assert "Did you mean" not in shown
     assert "/hotfix" in text
 
@@ -508,7 +503,7 @@ def test_help_lists_every_subcommand() -> None:
 def test_help_suggests_the_closest_subcommand() -> None:
     text, blocks = help_reply(suggestion="deploy", unknown="depoy")
 
-    assert "I don't know `/hotfix depoy`. Did you mean `deploy`?" in text
+    assert text == "I don't know `depoy`. Did you mean `deploy`?"
     assert "Did you mean `deploy`?" in texts(as_dicts(blocks))
 
 
@@ -698,6 +693,8 @@ ALLOWED_IMPORTS = {
     "commands.describe",
     "commands.lifecycle",
     "commands.refs",
+    "commands.subcommands",  # the help is built from the table of subcommands
+    "commands.report_results",
     "bot.ids",
     "bot",
 }

@@ -1,12 +1,14 @@
 """Block Kit views: the service layer's snapshots turned into Slack messages, modals and Home.
 
-Imports only `commands.results`, `commands.describe`, `commands.lifecycle`, `commands.refs` and
-`bot.ids`: no storage, no SQL, no Web API calls. Every view is built with slack-sdk's Block Kit
-classes, so Slack's limits are checked when it is serialized (`to_dict()`).
+Imports only `commands.results`, `commands.report_results`, `commands.describe`,
+`commands.lifecycle`, `commands.refs` and `bot.ids`: no storage, no SQL, no Web API calls.
+Every view is built with slack-sdk's Block Kit classes, so Slack's limits are checked when it is
+serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view
 from bot.views.hotfix_message import (
+    event_text,
     fallback_text,
     hotfix_message,
     thread_line,
@@ -21,7 +23,6 @@ from bot.views.nudges import (
     snoozed_reply,
 )
 from bot.views.replies import (
-    SUBCOMMANDS,
     application_reply,
     apps_reply,
     done_reply,
@@ -32,15 +33,16 @@ from bot.views.replies import (
     not_here_reply,
     status_reply,
 )
+from bot.views.report import report_reply, report_title
 from bot.views.text import mention
 
 __all__ = [
-    "SUBCOMMANDS",
     "application_reply",
     "apps_reply",
     "done_reply",
     "error_reply",
     "escalation_message",
+    "event_text",
     "fallback_text",
     "help_reply",
     "history_reply",
@@ -54,6 +56,8 @@ __all__ = [
     "reason_modal",
     "regression_warning",
     "reminder_thread_line",
+    "report_reply",
+    "report_title",
     "snoozed_reply",
     "status_reply",
     "thread_line",

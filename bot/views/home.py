@@ -10,7 +10,9 @@ from slack_sdk.models.views import View
 
 from bot.views.hotfix_message import red_summary
 from bot.views.kit import context, divider, header, section
+from bot.views.report import report_home_blocks
 from bot.views.text import date_token, escape, join_limited, pipeline_code
+from commands.report_results import HotfixReport
 from commands.results import ApplicationSnapshot, HotfixSnapshot
 
 MAX_VIEW_BLOCKS = 100
@@ -23,8 +25,10 @@ def home_view(
     now: datetime,
     more_red: Sequence[str] = (),
     more_applications: Sequence[str] = (),
+    report: HotfixReport | None = None,
 ) -> View:
-    """`more_red` and `more_applications`: refs and names of those not given in full."""
+    """`more_red` and `more_applications`: refs and names of those not given in full;
+    `report`: how hotfixes went lately, shown between the red list and the applications."""
     blocks: list[Block] = [header("Hotfixes"), context(f"Updated {date_token(now)}")]
     ordered = sorted(red, key=lambda hotfix: hotfix.opened_at)
     if ordered:
@@ -37,6 +41,9 @@ def home_view(
             )
     else:
         blocks.append(section("✅ Nothing is red: every environment has its fixes."))
+    if report is not None:
+        blocks.append(divider())
+        blocks.extend(report_home_blocks(report, now))
     blocks.append(divider())
     blocks.append(header("Applications"))
     if not applications and not more_applications:

@@ -16,11 +16,14 @@ from bot.views.text import (
     ago,
     and_list,
     escape,
+    has_references,
     join_limited,
     join_lines,
     mention,
     mentions,
     pipeline_code,
+    readable,
+    rich,
     truncate,
 )
 from commands.describe import describe_duration, describe_event
@@ -72,7 +75,7 @@ def fallback_text(hotfix: HotfixSnapshot) -> str:
     else:
         status = "cancelled"
     head = f"{state_emoji(hotfix)} {hotfix.ref} · {hotfix.application} · "
-    summary = truncate(hotfix.summary, 120)
+    summary = truncate(readable(hotfix.summary), 120)
     return escape(truncate(f"{head}{summary} ({status})", FALLBACK_LIMIT))
 
 
@@ -80,8 +83,12 @@ def hotfix_blocks(hotfix: HotfixSnapshot, now: datetime, *, interactive: bool) -
     """The message body; `interactive=False` (status replies) leaves every button out."""
     blocks: list[Block] = [header(title_line(hotfix))]
     blocks.append(context(meta_line(hotfix, now)))
-    if len(hotfix.summary) > SUMMARY_IN_HEADER or len(title_line(hotfix)) > HEADER_LIMIT:
-        blocks.append(section(f"*Defect:* {escape(hotfix.summary)}"))
+    if (
+        len(hotfix.summary) > SUMMARY_IN_HEADER
+        or len(title_line(hotfix)) > HEADER_LIMIT
+        or has_references(hotfix.summary)  # the header is plain text: mentions and links here
+    ):
+        blocks.append(section(f"*Defect:* {rich(hotfix.summary)}"))
     status = status_text(hotfix)
     if status:
         blocks.append(section(status))
@@ -112,7 +119,7 @@ def next_step(hotfix: HotfixSnapshot, limit: int = 200) -> str:
 
 
 def title_line(hotfix: HotfixSnapshot) -> str:
-    summary = truncate(hotfix.summary, SUMMARY_IN_HEADER)
+    summary = truncate(readable(hotfix.summary), SUMMARY_IN_HEADER)
     return f"{state_emoji(hotfix)} {hotfix.ref} · {hotfix.application} · {summary}"
 
 
@@ -172,7 +179,7 @@ def status_text(hotfix: HotfixSnapshot) -> str:
             f"✅ *{hotfix.ref}* · {escape(hotfix.application)} · solved by {who}{after}\n"
             + " · ".join(facts)
         )
-    reason = f": {escape(hotfix.close_reason)}" if hotfix.close_reason else ""
+    reason = f": {rich(hotfix.close_reason)}" if hotfix.close_reason else ""
     return f"⚪ *{hotfix.ref}* · cancelled by {who}{after}{reason}"
 
 
@@ -192,11 +199,17 @@ def deploying_text(hotfix: HotfixSnapshot) -> str:
             "✋ The deployment waits for a person: an approver can continue or abort it."
             + (f" {escape(truncate(deployment.info, 300))}" if deployment.info else "")
         )
+    elif deployment.unrecognised:
+        lines.append(
+            f"❓ {escape(through)} answers *{escape(truncate(deployment.status, 100))}*, a status "
+            "the bot cannot follow: check it there, then an approver can abort it or mark the "
+            "deploy failed."
+        )
     elif deployment.stuck:
         lines.append(
             "⏳ No progress for a while"
             + (f" ({escape(truncate(deployment.info, 300))})" if deployment.info else "")
-            + ": retry or abort it."
+            + ": retry or abort it, or mark the deploy failed if it will not end."
         )
     return "\n".join(lines)
 
@@ -255,7 +268,7 @@ def done_item(item: ChecklistLine) -> str:
     by = f" by {mention(item.done_by)}" if item.done_by else ""
     if item.status is ItemStatus.MERGED:
         return f"{module} merged{by}"
-    reason = f": {escape(truncate(item.reason, 120))}" if item.reason else ""
+    reason = f": {rich(truncate(item.reason, 120))}" if item.reason else ""
     return f"{module} skipped{by}{reason}"
 
 
@@ -381,9 +394,14 @@ def state_actions(hotfix: HotfixSnapshot) -> ActionsBlock | None:
                     abort,
                 ]
             )
+        mark_failed = button("Mark deploy failed…", ids.MARK_DEPLOY_FAILED, value)
         if hotfix.deployment.stuck:
-            return ActionsBlock(elements=[button("Retry", ids.RETRY_DEPLOYMENT, value), abort])
-        return None
+            return ActionsBlock(
+                elements=[button("Retry", ids.RETRY_DEPLOYMENT, value), abort, mark_failed]
+            )
+        if hotfix.deployment.unrecognised:
+            return ActionsBlock(elements=[abort, mark_failed])
+        return ActionsBlock(elements=[abort])  # every deploying state has a way to an end
     if hotfix.ready_to_solve:
         return ActionsBlock(
             elements=[
@@ -423,30 +441,40 @@ def thread_line_after(event: EventLine, next_environment: str | None, ready_to_s
     return truncate(line, 3000)
 
 
+# Details people typed themselves: their mentions and links stay live (see `rich`).
+_TYPED = ("summary", "reason")
+
+
 def escaped_event(event: EventLine) -> EventLine:
     """The event with its free texts (reasons, summaries, names) escaped for mrkdwn."""
-    return replace(event, details={k: _escape_value(v) for k, v in event.details.items()})
+    return replace(
+        event, details={k: _escape_value(v, k in _TYPED) for k, v in event.details.items()}
+    )
 
 
-def _escape_value(value: Any) -> Any:
+def _escape_value(value: Any, typed: bool = False) -> Any:
     if isinstance(value, str):
-        return escape(value)
+        return rich(value) if typed else escape(value)
     if isinstance(value, list):
-        return [_escape_value(v) for v in value]
+        return [_escape_value(v, typed) for v in value]
     return value
+
+
+def event_text(event: EventLine) -> str:
+    """An event in words for mrkdwn, mentions rendered and free texts escaped."""
+    return describe_event(escaped_event(event), mention)
 
 
 def event_line(event: EventLine) -> str:
     """An event in words with its emoji, mentions rendered and free texts escaped."""
-    emoji = _EVENT_EMOJI.get(event.kind, "•")
-    return f"{emoji} {describe_event(escaped_event(event), mention)}"
+    return f"{_EVENT_EMOJI.get(event.kind, '•')} {event_text(event)}"
 
 
 def red_summary(hotfix: HotfixSnapshot, now: datetime) -> str:
     """Two lines for lists: what is red, since when, and the step it waits on."""
     return (
         f"{state_emoji(hotfix)} *{hotfix.ref}* · {escape(hotfix.application)} · "
-        f"{escape(truncate(hotfix.summary, 150))}\n"
+        f"{rich(truncate(hotfix.summary, 150))}\n"
         f"severity *{hotfix.severity.value}* · red for {ago(now, hotfix.opened_at)} · "
         f"*next:* {escape(next_step(hotfix))}"
     )

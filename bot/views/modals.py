@@ -27,7 +27,12 @@ TITLE_LIMIT = 24
 HINT_LIMIT = 2000
 DEFAULT_SEVERITY = Severity.HIGH
 
-_SUBMIT = {"cancel": "Cancel hotfix", "reject": "Reject", "skip": "Skip module"}
+_SUBMIT = {
+    "cancel": "Cancel hotfix",
+    "reject": "Reject",
+    "skip": "Skip module",
+    "deploy_failed": "Mark failed",
+}
 
 
 def _option(label: str, value: str) -> Option:

@@ -11,7 +11,7 @@ from bot import ids
 from bot.ids import ButtonValue
 from bot.views.hotfix_message import next_step
 from bot.views.kit import button, context, plain, section
-from bot.views.text import escape, mentions, truncate
+from bot.views.text import escape, mentions, rich, truncate
 from commands.describe import describe_duration
 from commands.results import HotfixSnapshot
 
@@ -25,10 +25,11 @@ def red_for(hotfix: HotfixSnapshot, now: datetime) -> str:
 def nudge_message(
     hotfix: HotfixSnapshot, now: datetime, link: str | None
 ) -> tuple[str, list[Block]]:
-    text = (
+    notification = (
         f"⏰ {hotfix.ref} · {hotfix.application} has been red for {red_for(hotfix, now)}. "
         f"Waiting on: {next_step(hotfix)}"
     )
+    text = escape(truncate(notification, 280))
     elements: list[ButtonElement] = [
         button(label, f"{ids.SNOOZE}:{length}", ButtonValue(hotfix.ref, extra=length).encode())
         for length, label in SNOOZES
@@ -38,14 +39,14 @@ def nudge_message(
     blocks: list[Block] = [
         section(
             f"⏰ *{hotfix.ref}* · {escape(hotfix.application)} · "
-            f"{escape(truncate(hotfix.summary, 200))}\n"
+            f"{rich(truncate(hotfix.summary, 200))}\n"
             f"Red for *{red_for(hotfix, now)}* · severity *{hotfix.severity.value}*\n"
             f"*Waiting on:* {escape(next_step(hotfix))}"
         ),
         ActionsBlock(elements=elements),
         context("You get this because you own this hotfix or approve its deploys."),
     ]
-    return truncate(text, 300), blocks
+    return text, blocks
 
 
 def reminder_thread_line(hotfix: HotfixSnapshot, users: Sequence[str], now: datetime) -> str:

@@ -24,70 +24,48 @@ from bot.views.text import (
     mentions,
     pipeline_code,
     pipeline_inline,
+    rich,
     truncate,
 )
 from commands.results import ApplicationSnapshot, EventLine, HotfixSnapshot
+from commands.subcommands import Subcommand, Surface, heads, on
 
 MAX_REPLY_BLOCKS = 50
 MAX_LISTED = 40
 
-# The grammar of `/hotfix`, as people type it, and what each subcommand does.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("help", "this help"),
-    (
-        "open <app> <module>[,<module>...] <summary...>",
-        "open a hotfix (`/hotfix open` alone opens a form)",
-    ),
-    ("status [<hotfix-id>|<app>]", "a hotfix, an application, or everything red"),
-    ("list", "the red hotfixes, the oldest first"),
-    ("deploy <hotfix-id> [<version>]", "Tag & Deploy to Production (the next patch by default)"),
-    ("merged <hotfix-id> <environment> <module>", "a module has the fix in that environment"),
-    (
-        "skip <hotfix-id> <environment> <module> <reason...>",
-        "a module does not need the fix in that environment",
-    ),
-    ("solve <hotfix-id>", "Mark Hotfix as Solved once every environment has the fix"),
-    ("cancel <hotfix-id> <reason...>", "cancel a hotfix that was not deployed yet"),
-    ("history <hotfix-id>", "who did what, and when"),
-    ("apps", "the applications and their pipelines"),
-    ("remind <hotfix-id> <every>|off", "remind the owners every `<every>` (e.g. 4h), or stop"),
-    ("snooze <hotfix-id> <duration>", "no reminders for a while (e.g. 2h)"),
-)
-ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("app add <app> <module>[,...] <version>", "add an application, in sync everywhere"),
-    ("app owners <app> <@user>...", "replace the owners of an application"),
-    ("app approvers <app> <@user>...", "replace who approves its Tag & Deploy"),
-)
-SUBCOMMANDS: tuple[str, ...] = tuple(
-    dict.fromkeys(usage.split()[0] for usage, _ in COMMANDS + ADMIN_COMMANDS)
-)
 
-
-def _usage_lines(commands: tuple[tuple[str, str], ...]) -> str:
-    return "\n".join(f"• `/hotfix {escape(usage)}`: {escape(what)}" for usage, what in commands)
+def _help_line(command: Subcommand) -> str:
+    what = command.summary
+    if command.alone:
+        what += f" (`/hotfix {command.name}` alone {command.alone})"
+    return f"• `/hotfix {escape(command.usage)}`: {escape(what)}"
 
 
 def help_reply(
     suggestion: str | None = None, unknown: str | None = None
 ) -> tuple[str, list[Block]]:
-    """The whole grammar; with `unknown`/`suggestion` when a subcommand was mistyped."""
+    """The whole grammar, from the one table of subcommands; with `unknown` (the word that is
+    not a subcommand) and `suggestion` when a subcommand was mistyped."""
     intro = ""
     if unknown is not None:
-        intro = f"I don't know `/hotfix {escape(truncate(unknown, 60))}`."
+        intro = f"I don't know `{escape(truncate(unknown, 60))}`."
     if suggestion:
         intro = f"{intro} Did you mean `{escape(suggestion)}`?".strip()
+    offered = on(Surface.SLACK)
+    everyone = "\n".join(_help_line(c) for c in offered if not c.admin)
+    admins = "\n".join(_help_line(c) for c in offered if c.admin)
     blocks: list[Block] = []
     if intro:
         blocks.append(section(f":thinking_face: {intro}"))
-    blocks.append(section(f"*How to use `/hotfix`*\n{_usage_lines(COMMANDS)}"))
-    blocks.append(section(f"*Admins*\n{_usage_lines(ADMIN_COMMANDS)}"))
+    blocks.append(section(f"*How to use `/hotfix`*\n{everyone}"))
+    blocks.append(section(f"*Admins*\n{admins}"))
     blocks.append(
         context(
             "Hotfix ids look like `HF-12`; environments are named or aliased "
             "(`qa`, `Quality Assurance`). Approve and Reject are buttons on the hotfix message."
         )
     )
-    text = intro or "How to use /hotfix: " + ", ".join(SUBCOMMANDS)
+    text = intro or "How to use /hotfix: " + ", ".join(heads(Surface.SLACK))
     return text, blocks
 
 
@@ -138,7 +116,7 @@ def application_reply(
         blocks.append(
             context(
                 f"Latest hotfix: {state_emoji(hotfix)} *{hotfix.ref}* · "
-                f"{escape(truncate(hotfix.summary, 150))} · {hotfix.state.value}"
+                f"{rich(truncate(hotfix.summary, 150))} · {hotfix.state.value}"
             )
         )
         status = "nothing red"
@@ -168,7 +146,7 @@ def history_reply(hotfix: HotfixSnapshot, events: list[EventLine]) -> tuple[str,
     """The audit trail of a hotfix, one line per event, with dates in the reader's zone."""
     title = (
         f"*History of {hotfix.ref}* · {escape(hotfix.application)} · "
-        f"{escape(truncate(hotfix.summary, 150))}"
+        f"{rich(truncate(hotfix.summary, 150))}"
     )
     blocks: list[Block] = [section(title)]
     lines = [f"{date_token(event.at)} · {event_line(event)}" for event in events]

@@ -26,6 +26,46 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# A mention, a channel or a link as Slack writes it in what people type: `<@U0RAJ|raj>`,
+# `<#C0INCIDENT|incident>`, `<https://x.example|ticket>` (label optional). See "Linking to
+# URLs" and "Mentioning users" in https://api.slack.com/reference/surfaces/formatting.
+# Broadcasts (`<!here>`, `<!channel>`) are deliberately not among them: a summary never pings.
+_REFERENCE = re.compile(
+    r"<(@[UW][A-Z0-9]{2,30}|#C[A-Z0-9]{2,30}|(?:https?://|mailto:)[^|<>\s]+)(?:\|([^<>]*))?>"
+)
+
+
+def has_references(text: str) -> bool:
+    return _REFERENCE.search(text) is not None
+
+
+def rich(text: str) -> str:
+    """People's free text (a summary, a reason) for mrkdwn: their mentions and links stay live,
+    everything else is escaped."""
+    parts: list[str] = []
+    last = 0
+    for match in _REFERENCE.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        target, label = escape(match.group(1)), match.group(2)
+        parts.append(f"<{target}|{escape(label)}>" if label else f"<{target}>")
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return "".join(parts)
+
+
+def readable(text: str) -> str:
+    """The same text where Block Kit takes plain text only (headers, titles, buttons, the
+    notification): `@raj`, `#incident`, `ticket`. Not escaped: plain_text shows it as is."""
+
+    def shown(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target[0] in "@#":
+            return target[0] + (label or target[1:])
+        return label or target.removeprefix("mailto:")
+
+    return _REFERENCE.sub(shown, text)
+
+
 def truncate(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, ending with an ellipsis when it was cut."""
     if len(text) <= limit:

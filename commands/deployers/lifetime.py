@@ -12,6 +12,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from commands.deployers.lifetime_api import (
+    FORCE_FINISHED,
+    SAVED,
+    VERSION_READY_TIMEOUT_SECONDS,
     DeploymentPlan,
     LifeTimeClient,
     LifeTimeError,
@@ -20,6 +23,8 @@ from commands.deployers.lifetime_api import (
     LifeTimeUnavailable,
 )
 from commands.deployers.port import (
+    FINISHED_SUCCESSFUL,
+    FINISHED_WITH_ERRORS,
     RUNNING,
     DeployerUnavailable,
     DeployRefused,
@@ -55,10 +60,12 @@ class LifeTimeDeployer:
         *,
         application: str | None = None,
         environments: Mapping[str, str] | None = None,
+        version_ready_timeout: float = VERSION_READY_TIMEOUT_SECONDS,
     ) -> None:
         self.client = client
         self.application = application
         self.environments = dict(environments or {})
+        self.version_ready_timeout = version_ready_timeout
 
     @classmethod
     def from_settings(cls, options: Mapping[str, Any], token: str) -> LifeTimeDeployer:
@@ -82,6 +89,8 @@ class LifeTimeDeployer:
             app = self.client.application_by_name(self.application or application)
             env = self.client.environment_by_name(self.lifetime_environment(environment))
             state = self.client.application_in_environment(env.key, app.key)
+            if state.version is not None:
+                _readable(state.version, f"LifeTime says {env.name} runs {app.name}")
             return RunningVersion(state.version, state.is_modified)
 
         return _translated(read)
@@ -94,23 +103,26 @@ class LifeTimeDeployer:
         app = client.application_by_name(self.application or request.application)
         source = client.environment_by_name(self.lifetime_environment(request.source_environment))
         target = client.environment_by_name(self.lifetime_environment(request.target_environment))
-        wanted = Version.parse(request.version)
-        running = client.application_in_environment(target.key, app.key)
-        current = running.version
-        if current and _is_version(current) and wanted <= Version.parse(current):
+        wanted = _readable(request.version, "The version to deploy")
+        current = client.application_in_environment(target.key, app.key).version
+        # "Never deploy a lower version" is checked against what LifeTime says the target
+        # runs; a version the bot cannot read stops the deployment rather than skip the rule.
+        says = f"LifeTime says {target.name} runs {app.name}"
+        if current is not None and wanted <= _readable(current, says):
             raise DeployRefused(
                 f"{target.name} runs {current} in LifeTime: {request.version} would "
                 "not be an upgrade, and the bot never deploys a lower version"
             )
-        log = []
+        notes = []
         at_source = client.application_in_environment(source.key, app.key)
         if (
-            at_source.version == request.version
-            and not at_source.is_modified
+            at_source.version is not None
             and at_source.version_key
+            and not at_source.is_modified
+            and _readable(at_source.version, f"LifeTime says {source.name} runs it") == wanted
         ):
             version_key = at_source.version_key  # tagged by an earlier attempt
-            log.append(f"{request.version} was already tagged in {source.name}")
+            notes.append(f"{at_source.version} was already tagged in {source.name}")
         else:
             version_key = client.create_version(
                 source.key,
@@ -119,30 +131,94 @@ class LifeTimeDeployer:
                 f"{request.hotfix_ref}: {request.summary} (hotfix via hotfix-bot)",
                 at_source.module_version_keys,
             )
-            log.append(f"Tagged {request.version} in {source.name}")
+            notes.append(f"Tagged {request.version} in {source.name}")
+        client.wait_until_usable(app.key, version_key, timeout=self.version_ready_timeout)
         key = client.create_deployment(
             source.key, target.key, version_key, f"{request.hotfix_ref} via hotfix-bot"
         )
         _, conflicts = client.deployment(key)
         if conflicts:
+            # A refused plan left saved would block the next one (before LifeTime 11.21.0 only
+            # one plan per target environment may exist), so the bot removes what it created,
+            # as the pipeline does (deploy_latest_tags_to_target_env.py deletes it on conflicts).
+            cleanup = self._discard(key)
             raise DeployRefused(
-                f"LifeTime found conflicts in deployment plan {key}: " + "; ".join(conflicts)
+                f"LifeTime found conflicts in deployment plan {key}: "
+                + "; ".join(conflicts)
+                + f". {cleanup}"
             )
-        client.start(key)
-        log.append(f"Started LifeTime deployment {key} from {source.name} to {target.name}")
-        return Progress(RUNNING, log=tuple(log), external_key=key)
+        try:
+            client.start(key)
+        except LifeTimeError as error:
+            return self._after_failed_start(key, error, notes)
+        notes.append(f"Started LifeTime deployment {key} from {source.name} to {target.name}")
+        return Progress(RUNNING, external_key=key, notes=tuple(notes))
+
+    def _after_failed_start(self, key: str, error: LifeTimeError, notes: list[str]) -> Progress:
+        """The start was refused or its answer lost: LifeTime's status of the plan decides."""
+        try:
+            status: str | None = self.client.status(key).status
+        except LifeTimeError:
+            status = None
+        if status is None:
+            # Whether it started cannot be told now: follow it rather than risk a deployment
+            # running in LifeTime that nobody follows (stuck, it offers Mark deploy failed…).
+            notes.append(
+                f"LifeTime did not confirm the start of deployment {key} ({error.message}); "
+                "the bot follows it to see what it does"
+            )
+            return Progress(SAVED, external_key=key, notes=tuple(notes))
+        if status != SAVED:
+            notes.append(f"Started LifeTime deployment {key} (an earlier try went through)")
+            return Progress(status, external_key=key, notes=tuple(notes))
+        cleanup = self._discard(key)
+        message = f"LifeTime did not start deployment plan {key}: {error.message} {cleanup}"
+        if isinstance(error, LifeTimeUnavailable | LifeTimeUnauthorized):
+            raise DeployerUnavailable(message + " It will be tried again.") from error
+        raise DeployRefused(message) from error
+
+    def _discard(self, key: str) -> str:
+        """Delete a plan the bot created and will not run; say what became of it."""
+        try:
+            self.client.delete_deployment(key)
+        except LifeTimeError as error:
+            return f"The bot could not delete the plan ({error.message}): delete it in LifeTime."
+        return "The bot deleted the plan."
 
     def poll(self, external_key: str) -> Progress | None:
         def read() -> Progress:
             status = self.client.status(external_key)
-            return Progress(
-                status.status,
-                status.info,
-                tuple(line.message for line in status.log),
-                external_key,
-            )
+            log = tuple(line.message for line in status.log)
+            if status.status == FORCE_FINISHED:
+                return self._after_force_finish(external_key, status.info, log)
+            return Progress(status.status, status.info, log, external_key)
 
         return _translated(read)
+
+    def _after_force_finish(self, key: str, info: str, log: tuple[str, ...]) -> Progress:
+        """LifeTime ended the deployment by force: what the target now runs says how it went."""
+        plan, _ = self.client.deployment(key)
+        target = next(
+            (env for env in self.client.environments() if env.key == plan.target_environment_key),
+            None,
+        )
+        where = target.name if target else "the target environment"
+        missing = []
+        for app_key, version_key in plan.operations:
+            state = self.client.application_in_environment(plan.target_environment_key, app_key)
+            if state.version_key != version_key or state.is_modified:
+                missing.append(state.label)
+        if missing:
+            note = (
+                f"LifeTime force-finished deployment {key}; the bot asked LifeTime what {where} "
+                f"runs: {', '.join(missing)}, not the deployed version, so the deploy failed."
+            )
+            return Progress(FINISHED_WITH_ERRORS, info or note, log, key, (note,))
+        note = (
+            f"LifeTime force-finished deployment {key}; the bot asked LifeTime what {where} "
+            "runs: the deployed version, so the deploy is done."
+        )
+        return Progress(FINISHED_SUCCESSFUL, info or note, log, key, (note,))
 
     def continue_(self, external_key: str) -> None:
         _translated(lambda: self.client.continue_(external_key))
@@ -170,9 +246,13 @@ class LifeTimeDeployer:
         return _translated(read)
 
 
-def _is_version(text: str) -> bool:
+def _readable(text: str, what: str) -> Version:
+    """A version LifeTime (or the bot) gave; one the bot cannot read stops the operation."""
     try:
-        Version.parse(text)
-    except InvalidInput:
-        return False
-    return True
+        return Version.parse(text)
+    except InvalidInput as error:
+        raise DeployRefused(
+            f"{what}: {text!r} is not a version the bot can read (MAJOR.MINOR or "
+            "MAJOR.MINOR.REVISION), so it stops here rather than skip a check. Fix the version "
+            "number in LifeTime, or deploy there by hand."
+        ) from error

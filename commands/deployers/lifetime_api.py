@@ -16,6 +16,11 @@ Retries are decided per kind of call, because LifeTime's POSTs are not all alike
 
 ``Retry-After`` is honoured (capped at 30 s, so a chat command is not held for minutes), and every
 request carries a (connect, read) timeout.
+
+Facts this client depends on come from LifeTime's published API definition (the swagger
+``src/ref/apis/auto/resources/lifetime-api.json`` in the public OutSystems/docs-product
+repository, cited below as "swagger") and from OutSystems' own client of the same API (the
+OutSystems/outsystems-pipeline package, ``outsystems/lifetime/``, cited as "pipeline").
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,7 +49,7 @@ RETRY_AFTER_CAP_SECONDS = 30
 CONNECT_TIMEOUT_CAP_SECONDS = 3.05
 _STATUS_SNIPPET = 200
 
-# Deployment statuses, in LifeTime's words.
+# Deployment statuses, in LifeTime's words (swagger: DeploymentMessageListTextTextRecord).
 SAVED = "saved"
 RUNNING = "running"
 NEEDS_USER_INTERVENTION = "needs_user_intervention"
@@ -51,8 +57,15 @@ ABORTED = "aborted"
 FINISHED_SUCCESSFUL = "finished_successful"
 FINISHED_WITH_WARNINGS = "finished_with_warnings"
 FINISHED_WITH_ERRORS = "finished_with_errors"
+# "The staging was forcefully finished" (swagger): over, but whether the target now runs the
+# version is not said; the deployer asks what the target runs.
+FORCE_FINISHED = "force_finished"
 SUCCESSFUL_STATUSES = frozenset({FINISHED_SUCCESSFUL, FINISHED_WITH_WARNINGS})
-TERMINAL_STATUSES = SUCCESSFUL_STATUSES | {FINISHED_WITH_ERRORS, ABORTED}
+TERMINAL_STATUSES = SUCCESSFUL_STATUSES | {FINISHED_WITH_ERRORS, ABORTED, FORCE_FINISHED}
+# Where the base URL really lives: each application's catalog entry (there is no URL setting).
+URL_SETTING = "the catalog's `deployer.url` of the application"
+VERSION_READY_TIMEOUT_SECONDS = 30.0
+VERSION_READY_INTERVAL_SECONDS = 0.5
 
 
 # ---------------------------------------------------------------------------------- errors
@@ -78,6 +91,10 @@ class LifeTimeUnavailable(LifeTimeError):
 
 class LifeTimeRefused(LifeTimeError):
     """LifeTime understood the request and said no (400/403/404/409); retrying will not help."""
+
+
+class LifeTimeNotReady(LifeTimeUnavailable):
+    """A newly tagged version is not usable yet (LifeTime still processes it): try later."""
 
 
 # ---------------------------------------------------------------------------------- results
@@ -275,9 +292,47 @@ class LifeTimeClient:
         )
 
     def _version_number(self, app_key: str, version_key: str) -> str:
+        return _text(self._application_version(app_key, version_key), "Version")
+
+    def _application_version(self, app_key: str, version_key: str) -> dict[str, Any]:
+        # IncludeModules is a required query parameter of this call (swagger:
+        # GET /applications/{ApplicationKey}/versions/{VersionKey}/).
         path = f"/applications/{_k(app_key)}/versions/{_k(version_key)}/"
-        body = _object(self._get(path, "read the application version"), "application version")
-        return _text(body, "Version")
+        params = {"IncludeModules": "false"}
+        answer = self._get(path, "read the application version", params)
+        return _object(answer, "application version")
+
+    def wait_until_usable(
+        self,
+        app_key: str,
+        version_key: str,
+        *,
+        timeout: float = VERSION_READY_TIMEOUT_SECONDS,
+        interval: float = VERSION_READY_INTERVAL_SECONDS,
+    ) -> None:
+        """Wait, at most ``timeout`` seconds, until LifeTime serves a newly tagged version.
+
+        "The new version will require some processing time before it becomes available for use"
+        (swagger: POST /environments/{EnvironmentKey}/applications/{ApplicationKey}/versions/).
+        Until then LifeTime does not find it (404); past the bound, LifeTimeNotReady says to
+        try again later (the tag is kept and reused).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._application_version(app_key, version_key)
+                return
+            except LifeTimeRefused as error:
+                if error.status != 404:
+                    raise
+                if time.monotonic() + interval > deadline:
+                    raise LifeTimeNotReady(
+                        f"LifeTime is still processing the new version ({version_key}) after "
+                        f"{timeout:g}s; the deployment will be tried again shortly.",
+                        status=error.status,
+                        url=error.url,
+                    ) from error
+                time.sleep(interval)
 
     # ---------------------------------------------------------------------------- versions
 
@@ -309,7 +364,12 @@ class LifeTimeClient:
     def create_deployment(
         self, source_env_key: str, target_env_key: str, app_version_key: str, notes: str
     ) -> str:
-        """Save a deployment plan of one application version; return the plan's key."""
+        """Save a deployment plan of one application version; return the plan's key.
+
+        LifeTime answers the bare key as ``text/plain``, not JSON (swagger: POST /deployments/
+        produces text/plain; the pipeline's ``send_post_request`` works around the same). A JSON
+        string is accepted too.
+        """
         payload = {
             "Notes": notes,
             "SourceEnvironmentKey": source_env_key,
@@ -318,10 +378,22 @@ class LifeTimeClient:
                 {"ApplicationVersionKey": app_version_key, "DeploymentZoneKey": ""}
             ],
         }
-        answer = self._post("/deployments/", _Kind.CREATE, "create the deployment plan", payload)
-        if not isinstance(answer, str) or not answer:
+        answer = self._send(
+            "POST",
+            "/deployments/",
+            _Kind.CREATE,
+            "create the deployment plan",
+            payload=payload,
+            plain_text=True,
+        )
+        if not isinstance(answer, str) or not answer.strip():
             raise _unexpected("the new deployment key", answer)
-        return answer
+        return answer.strip()
+
+    def delete_deployment(self, key: str) -> None:
+        """Discard a plan; LifeTime deletes only plans still ``saved`` (swagger: DELETE
+        /deployments/{DeploymentKey}/ answers 204, or 400 when it cannot be deleted)."""
+        self._send("DELETE", f"/deployments/{_k(key)}/", _Kind.COMMAND, f"delete plan {key}")
 
     def deployment(self, key: str) -> tuple[DeploymentPlan, list[str]]:
         """The plan and its conflicts, each as a sentence; an empty list means it can start."""
@@ -337,14 +409,15 @@ class LifeTimeClient:
     ) -> list[DeploymentPlan]:
         """Plans created at or after ``since`` (aware datetime), newest first.
 
-        LifeTime documents MinDate/MaxDate as dates, so the query spans whole days (up to
-        tomorrow, so that today's plans are in) and the exact cut is made here.
+        MinDate/MaxDate are dates, ``2014-12-31`` (swagger: GET /deployments/, format date), so
+        the query spans whole UTC days (up to tomorrow, so that today's plans are in) and the
+        exact cut is made here.
         """
         if since.tzinfo is None:
             raise ValueError("deployments(since=...) needs an aware datetime (UTC)")
         params = {
-            "MinDate": _query_instant(since),
-            "MaxDate": _query_instant(datetime.now(UTC) + timedelta(days=1)),
+            "MinDate": _query_date(since),
+            "MaxDate": _query_date(datetime.now(UTC) + timedelta(days=1)),
         }
         if target_environment_key:
             params["TargetEnvironmentKey"] = target_environment_key
@@ -389,8 +462,12 @@ class LifeTimeClient:
         *,
         params: Mapping[str, str] | None = None,
         payload: Any = None,
+        plain_text: bool = False,
     ) -> Any:
-        """One API call: the JSON answer (None when empty), or a typed LifeTimeError."""
+        """One API call: the JSON answer (None when empty), or a typed LifeTimeError.
+
+        ``plain_text``: the call produces text/plain; its body is returned as text (a JSON
+        string body is decoded)."""
         url = f"{self.base_url}{path}"
         session = self._sessions[kind]
         try:
@@ -408,6 +485,8 @@ class LifeTimeClient:
         logger.debug("LifeTime %s %s -> %s", method, path, response.status_code)
         if response.status_code >= 300:
             raise _http_error(response, url, action, retried=_may_have_landed_before(response))
+        if plain_text:
+            return _plain_text(response)
         return _json(response, url)
 
 
@@ -484,7 +563,7 @@ def _network_error(exc: requests.RequestException, url: str, timeout: float) -> 
         )
     return LifeTimeUnavailable(
         f"Could not reach LifeTime at {url} ({_network_reason(exc)}); it will be retried. "
-        "If this keeps happening, check LIFETIME_URL and that LifeTime is up.",
+        f"If this keeps happening, check {URL_SETTING} and that LifeTime is up.",
         url=url,
     )
 
@@ -536,7 +615,7 @@ def _http_error(
     if 300 <= status < 400:
         return LifeTimeError(
             f"LifeTime redirected {url} to {response.headers.get('Location', '?')}; "
-            "set LIFETIME_URL to the address LifeTime redirects to (usually https://...).",
+            f"set {URL_SETTING} to the address LifeTime redirects to (usually https://...).",
             status=status,
             url=url,
         )
@@ -585,7 +664,7 @@ def _json(response: requests.Response, url: str) -> Any:
     except ValueError as exc:
         snippet = response.text.strip()[:80]
         raise LifeTimeError(
-            f"LifeTime's answer at {url} is not JSON ({snippet!r}); check that LIFETIME_URL "
+            f"LifeTime's answer at {url} is not JSON ({snippet!r}); check that {URL_SETTING} "
             f"points at the LifeTime API (https://<lifetime host>{API_PATH}).",
             status=response.status_code,
             url=url,
@@ -599,7 +678,7 @@ def _unexpected(what: str, value: object) -> LifeTimeError:
     shown = json.dumps(value)[:80] if value is not None else "nothing"
     return LifeTimeError(
         f"LifeTime answered something unexpected for {what} ({shown}); "
-        "is LIFETIME_URL the LifeTime Deployment API v2?"
+        f"is {URL_SETTING} the LifeTime Deployment API v2?"
     )
 
 
@@ -641,8 +720,21 @@ def _instant(value: object, what: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _query_instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _query_date(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _plain_text(response: requests.Response) -> Any:
+    """A text/plain body as text; JSON (a string ``"abc"``, or anything else) is decoded."""
+    text = response.text.strip()
+    if not text:
+        return None
+    if text[0] in '"{[':
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
 
 
 def _environment(item: object) -> LtEnvironment:

@@ -10,20 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# Deployment statuses, LifeTime's words; webhook results are mapped onto them.
+# Deployment statuses, LifeTime's words; webhook results are mapped onto them. LifeTime's
+# DeploymentStatus values (swagger `lifetime-api.json` in OutSystems/docs-product, definition
+# DeploymentMessageListTextTextRecord): saved, running, needs_user_intervention, aborted,
+# finished_successful, finished_with_warnings, finished_with_errors, force_finished, aborting.
+# Any other word a deployment system answers is kept and shown verbatim, never a crash.
 STARTING = "starting"
+SAVED = "saved"
 RUNNING = "running"
+ABORTING = "aborting"  # LifeTime is aborting it: not over yet
 NEEDS_USER_INTERVENTION = "needs_user_intervention"
 FINISHED_SUCCESSFUL = "finished_successful"
 FINISHED_WITH_WARNINGS = "finished_with_warnings"
 FINISHED_WITH_ERRORS = "finished_with_errors"
 ABORTED = "aborted"
-FAILED = "failed"  # could not be started (conflicts, a lower version, refused)
+FORCE_FINISHED = "force_finished"  # someone ended it in LifeTime; the outcome must be asked
+FAILED = "failed"  # could not be started (conflicts, a lower version, refused), or marked so
 
 SUCCEEDED = frozenset({FINISHED_SUCCESSFUL, FINISHED_WITH_WARNINGS})
 TERMINAL = frozenset(
     {FINISHED_SUCCESSFUL, FINISHED_WITH_WARNINGS, FINISHED_WITH_ERRORS, ABORTED, FAILED}
 )
+# The statuses the bot knows how to follow; any other (force_finished left unresolved, a word
+# from a newer LifeTime) leaves the hotfix deploying with Mark deploy failed… offered.
+KNOWN = TERMINAL | {STARTING, SAVED, RUNNING, ABORTING, NEEDS_USER_INTERVENTION}
 
 
 class DeployRefused(Exception):
@@ -62,10 +72,18 @@ class DeployRequest:
 
 @dataclass(frozen=True)
 class Progress:
+    """Where a deployment stands.
+
+    ``log`` is the deployment system's own log, every line so far, oldest first (a poller gets
+    it whole each time; the bot keeps a cursor into it). ``notes`` are the bot's own lines about
+    this step (tagged, plan deleted, asked LifeTime...), new each time, never counted in ``log``.
+    """
+
     status: str
     info: str = ""
-    log: tuple[str, ...] = field(default_factory=tuple)  # every line so far, oldest first
+    log: tuple[str, ...] = field(default_factory=tuple)
     external_key: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Deployer(Protocol):

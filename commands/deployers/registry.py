@@ -22,6 +22,29 @@ class DeployerSecrets:
     public_url: str | None = None  # where the bot is reachable, for webhook callbacks
 
 
+def missing_secrets(kinds: dict[str, list[str]], secrets: DeployerSecrets) -> list[str]:
+    """What the environment lacks for the deployers the catalog uses (kind -> applications)."""
+    problems = []
+    lifetime = kinds.get("lifetime", [])
+    if lifetime and not secrets.lifetime_token:
+        problems.append(
+            f"LIFETIME_TOKEN is not set, and {', '.join(lifetime)} deploy(s) with LifeTime: "
+            "set it to a LifeTime service account token"
+        )
+    webhook = kinds.get("webhook", [])
+    if webhook and not secrets.webhook_secret:
+        problems.append(
+            f"DEPLOY_WEBHOOK_SECRET is not set, and {', '.join(webhook)} deploy(s) with a "
+            "webhook: set a long random secret shared with the pipeline"
+        )
+    if webhook and not secrets.public_url:
+        problems.append(
+            f"PUBLIC_URL is not set, and {', '.join(webhook)} deploy(s) with a webhook: set "
+            "the https address where the pipeline calls the bot back"
+        )
+    return problems
+
+
 def deployer_for(kind: str, settings: str | dict[str, Any], secrets: DeployerSecrets) -> Deployer:
     options: dict[str, Any] = json.loads(settings) if isinstance(settings, str) else settings
     if kind == "ledger":

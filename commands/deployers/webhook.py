@@ -152,7 +152,7 @@ class WebhookDeployer:
             )
         return Progress(
             RUNNING,
-            log=(f"Sent the deployment to {self.url}",),
+            notes=(f"Sent the deployment to {self.url}",),
             external_key=f"hfd-{request.deployment_id}",
         )
 

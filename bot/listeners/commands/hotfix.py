@@ -14,12 +14,13 @@ from bot.services import BotServices
 
 
 def hotfix_command(services: BotServices) -> Callable[..., None]:
+    handlers = subcommands.handlers()
+
     def handle(
         ack: Ack, body: dict[str, Any], command: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
         request = grammar.parse(command.get("text", ""))
-        run = subcommands.HANDLERS[request.name]
-        run(services, request, command, respond, client)
+        handlers[request.name](services, request, command, respond, client)
 
     return handle

@@ -9,13 +9,14 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot import views
-from bot.grammar import Request
 from bot.ids import ModalContext
+from bot.listeners.commands.report import report
 from bot.services import BotServices
-from commands import applications, hotfixes, outbox, queries, reminders
-from commands.describe import describe_event
+from commands import applications, deployments, hotfixes, outbox, queries, reminders
+from commands import subcommands as table
 from commands.refs import looks_like_hotfix_ref
 from commands.results import Outcome
+from commands.subcommands import Request, Surface
 
 Handler = Callable[[BotServices, Request, dict[str, Any], Respond, WebClient], None]
 
@@ -41,7 +42,7 @@ def _changed(
     origin = command.get("channel_id")
     if origin and origin in unreachable and outcome.work is not None:
         _show_elsewhere(services, outcome, origin, command, respond, client)
-    line = describe_event(outcome.event, lambda user: f"<@{user}>")
+    line = views.event_text(outcome.event)
     _private(respond, views.done_reply(f"{outcome.hotfix.ref}: {line}."))
 
 
@@ -175,6 +176,20 @@ def cancel(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
     _changed(s, outcome, c, respond, w)
 
 
+def deploy_failed(
+    s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient
+) -> None:
+    outcome = deployments.mark_deploy_failed(
+        s.ctx,
+        s.actor(c["user_id"]),
+        r.args[0],
+        r.rest,
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
+    )
+    _changed(s, outcome, c, respond, w)
+
+
 def history(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
     hotfix, events = queries.history(s.ctx, r.args[0])
     _private(respond, views.history_reply(hotfix, events))
@@ -223,9 +238,8 @@ def snooze(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
     _private(respond, views.done_reply(views.snoozed_reply(ref, length, until)))
 
 
-HANDLERS: dict[str, Handler] = {
-    "remind": remind,
-    "snooze": snooze,
+# One function per Slack subcommand of the table (commands.subcommands), by name.
+_BY_NAME: dict[str, Handler] = {
     "help": help_,
     "open": open_,
     "status": status,
@@ -235,9 +249,24 @@ HANDLERS: dict[str, Handler] = {
     "skip": skip,
     "solve": solve,
     "cancel": cancel,
+    "deploy-failed": deploy_failed,
     "history": history,
     "apps": apps,
+    "remind": remind,
+    "snooze": snooze,
     "app add": app_add,
     "app owners": _members("owner"),
     "app approvers": _members("approver"),
+    "report": report,
 }
+
+
+def handlers() -> dict[str, Handler]:
+    """The handler of every subcommand the table offers in Slack; a missing one fails here, at
+    start, and no handler exists for a subcommand the table does not offer."""
+    offered = [command.name for command in table.on(Surface.SLACK)]
+    missing = [name for name in offered if name not in _BY_NAME]
+    extra = sorted(set(_BY_NAME) - set(offered))
+    if missing or extra:
+        raise LookupError(f"Slack handlers out of step with the table: {missing=} {extra=}")
+    return {name: _BY_NAME[name] for name in offered}

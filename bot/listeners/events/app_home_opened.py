@@ -8,7 +8,9 @@ from slack_sdk import WebClient
 
 from bot import views
 from bot.services import BotServices
-from commands import queries
+from commands import queries, report
+
+HOME_REPORT_DAYS = 30
 
 
 def handler(services: BotServices) -> Callable[..., None]:
@@ -22,7 +24,8 @@ def handler(services: BotServices) -> Callable[..., None]:
             return
         red, more_red = queries.red_overview(services.ctx, limit=20)
         apps, more_apps = queries.application_overview(services.ctx, limit=60)
-        view = views.home_view(red, apps, services.ctx.now(), more_red, more_apps)
+        recent = report.hotfix_report(services.ctx, days=HOME_REPORT_DAYS)
+        view = views.home_view(red, apps, services.ctx.now(), more_red, more_apps, recent)
         client.views_publish(user_id=event["user"], view=view)
 
     return handle

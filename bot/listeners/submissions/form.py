@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack
 
+from bot import observe
 from bot.ids import ModalContext
 from bot.services import BotServices
 from commands.errors import DomainError
@@ -48,14 +49,19 @@ class Submission:
 def apply_or_show_error(
     ack: Ack,
     services: BotServices,
-    block_id: str,
+    block_id: str | Callable[[DomainError], str],
     change: Callable[[], Outcome],
 ) -> None:
-    """Run the change; a refusal is shown on the modal's field and the modal stays open."""
+    """Run the change; a refusal is shown on the modal's field and the modal stays open.
+
+    `block_id` names the field, or picks it for each refusal (a form with several fields).
+    """
     try:
         outcome = change()
     except DomainError as error:
-        ack(response_action="errors", errors={block_id: error.message[:2000]})
+        observe.note_outcome(observe.REFUSED)
+        field = block_id if isinstance(block_id, str) else block_id(error)
+        ack(response_action="errors", errors={field: error.message[:2000]})
         return
     ack()
     services.deliverer.deliver(outcome.work)

@@ -9,6 +9,15 @@ from bot import ids
 from bot.listeners.submissions.form import Submission, apply_or_show_error
 from bot.services import BotServices
 from commands import hotfixes
+from commands.errors import DomainError, PermissionDenied
+
+
+def _field_of(error: DomainError) -> str:
+    """A refusal about the application (none such, already red, out of sync, not yours to
+    open) shows on the application's field; the rest is about the modules typed."""
+    if error.about == "application" or isinstance(error, PermissionDenied):
+        return ids.APPLICATION_INPUT[0]
+    return ids.MODULES_INPUT[0]
 
 
 def handler(services: BotServices) -> Callable[..., None]:
@@ -20,7 +29,7 @@ def handler(services: BotServices) -> Callable[..., None]:
         apply_or_show_error(
             ack,
             services,
-            ids.MODULES_INPUT[0],
+            _field_of,
             lambda: hotfixes.open_hotfix(
                 services.ctx,
                 services.actor(form.user),

@@ -8,7 +8,7 @@ from slack_bolt import Ack
 from bot import ids
 from bot.listeners.submissions.form import Submission, apply_or_show_error
 from bot.services import BotServices
-from commands import hotfixes
+from commands import deployments, hotfixes
 from commands.results import Outcome
 
 
@@ -27,6 +27,10 @@ def _apply(services: BotServices, form: Submission) -> Outcome:
     context = form.context
     reason = form.text(ids.REASON_INPUT)
     key = form.request_key
+    if context.purpose == "deploy_failed":
+        return deployments.mark_deploy_failed(
+            services.ctx, actor, context.hotfix, reason, request_key=key
+        )
     if context.purpose == "reject":
         return hotfixes.reject_deploy(services.ctx, actor, context.hotfix, reason, request_key=key)
     if context.purpose == "skip":
