@@ -510,6 +510,18 @@ class Repository:
         )
         return int(result.rowcount or 0)
 
+    def outbox_backlog(self) -> tuple[int, int, datetime | None]:
+        """(living messages behind their revision, undelivered lines, when the oldest line was
+        written): what the outbox still owes Slack, for the gauges."""
+        lagging = select(func.count()).where(
+            col(Message.wanted_revision) > col(Message.shown_revision)
+        )
+        lines = select(func.count(), func.min(Outbox.created_at)).where(
+            col(Outbox.delivered_at).is_(None)
+        )
+        count, oldest = self.session.exec(lines).one()
+        return int(self.session.exec(lagging).one()), int(count), oldest
+
     def outbox_rows(self, hotfix_id: int | None = None) -> list[Outbox]:
         """Every outbox row (of a hotfix), delivered or not: for checks and reports."""
         query = select(Outbox).order_by(col(Outbox.id))

@@ -126,6 +126,34 @@ def test_slack_down_then_back_the_sweep_delivers_with_capped_backoff(
     deliverer.stop()
 
 
+def test_the_gauges_show_what_the_outbox_still_owes_slack(
+    ctx: ServiceContext, slack: FakeSlackWebApi, clock: MovableClock
+) -> None:
+    from bot.metrics import registry_for
+
+    def gauges() -> tuple[float | None, float | None, float | None]:
+        registry = registry_for(ctx)
+        undelivered = "hotfix_bot_outbox_undelivered"
+        return (
+            registry.get_sample_value(undelivered, {"kind": "living_message"}),
+            registry.get_sample_value(undelivered, {"kind": "line"}),
+            registry.get_sample_value("hotfix_bot_outbox_oldest_undelivered_age_seconds"),
+        )
+
+    assert gauges() == (0, 0, 0)
+    ctx.worker = "process-a"
+    deliverer = deliverer_for(ctx, slack, "process-a")
+    slack.fail_next("chat.postMessage", times=1000, status=500)
+    opened = hotfixes.open_hotfix(ctx, ANA, "eCommerce", ["Checkout"], "Payment fails")
+    deliverer.deliver(opened.work)
+    clock.advance(seconds=90)
+    assert gauges() == (1, 1, 90), "the message and its thread line wait since the open"
+    slack.heal()
+    deliverer.sweep()
+    assert gauges() == (0, 0, 0)
+    deliverer.stop()
+
+
 def test_a_claim_of_a_dead_process_frees_after_its_lease(
     ctx: ServiceContext, slack: FakeSlackWebApi, clock: MovableClock
 ) -> None:
