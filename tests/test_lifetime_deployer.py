@@ -288,8 +288,10 @@ def _catalog(ctx: ServiceContext, lifetime: FakeLifeTime, versions: str) -> None
 
 
 def _mark_failed(bot: Bot, user: str, reason: str) -> dict[str, object]:
+    opened = len(bot.slack.calls("views.open"))
     bot.click(user, ids.MARK_DEPLOY_FAILED)
-    bot.slack.wait_for("views.open")
+    # This click's modal, not an earlier one: a view's id and hash make the request key.
+    bot.slack.wait_for("views.open", count=opened + 1)
     reply = bot.driver.view_submission(
         user, ids.REASON_MODAL, {ids.REASON_INPUT[0]: {ids.REASON_INPUT[1]: text_input(reason)}}
     )
