@@ -19,7 +19,7 @@ from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.errors import AlreadyApplied, Conflict
 from commands.results import EventLine, Outcome
-from commands.snapshots import hotfix_snapshots
+from commands.snapshots import ApplicationFacts, hotfix_snapshots
 from storage.models import Application, Hotfix
 from storage.repository import Repository, StorageConflict
 
@@ -124,7 +124,9 @@ def record_change(
     if change.reschedule:
         reminders.reschedule(repository, ctx.reminders, hotfix, change.app, now)
     repository.flush()
-    snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    # The operation locked and read the application: the snapshot need not read it again.
+    facts = ApplicationFacts.load(repository, [change.app])
+    snapshot = hotfix_snapshots(repository, [hotfix], facts)[0]
     event = EventLine(at=now, actor=actor.user_id, kind=change.kind, details=change.details)
     work = outbox.record(
         ctx,

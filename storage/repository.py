@@ -59,6 +59,9 @@ class Repository:
     def __init__(self, session: Session, cache: dict[str, Any] | None = None) -> None:
         self.session = session
         self.cache = cache if cache is not None else {}
+        # Members read in this transaction: an operation checks permission with them and its
+        # snapshot shows them, so one read serves both. replace_members forgets its application.
+        self._members: dict[int, list[Member]] = {}
 
     # writing -----------------------------------------------------------------------------
     def add(self, row: Row) -> Row:
@@ -166,20 +169,25 @@ class Repository:
         return result
 
     def members(self, application_id: int) -> list[Member]:
-        query = select(Member).where(Member.application_id == application_id)
-        return list(self.session.exec(query.order_by(col(Member.role), col(Member.user_id))))
+        if application_id not in self._members:
+            query = select(Member).where(Member.application_id == application_id)
+            order = query.order_by(col(Member.role), col(Member.user_id))
+            self._members[application_id] = list(self.session.exec(order))
+        return list(self._members[application_id])
 
     def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[Member]]:
-        result: dict[int, list[Member]] = {}
         wanted = set(ids)
-        if not wanted:
+        result = {i: list(self._members[i]) for i in wanted if self._members.get(i)}
+        unread = wanted - self._members.keys()
+        if not unread:
             return result
-        query = select(Member).where(col(Member.application_id).in_(wanted))
+        query = select(Member).where(col(Member.application_id).in_(unread))
         for row in self.session.exec(query.order_by(col(Member.role), col(Member.user_id))):
             result.setdefault(row.application_id, []).append(row)
         return result
 
     def replace_members(self, application_id: int, role: str, user_ids: Sequence[str]) -> None:
+        self._members.pop(application_id, None)
         self.session.exec(
             delete(Member).where(
                 col(Member.application_id) == application_id, col(Member.role) == role

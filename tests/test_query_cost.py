@@ -106,4 +106,4 @@ def test_a_merged_click_costs_two_transactions_in_its_request_path(ctx: ServiceC
         deliverer.stop()
     assert len(slack.calls("chat.update")) >= 2, "the message in both channels was updated"
     assert len(transactions) == 2
-    assert len(statements) <= 31
+    assert len(statements) <= 29
