@@ -28,7 +28,9 @@ def _apply(services: BotServices, form: Submission) -> Outcome:
     reason = form.text(ids.REASON_INPUT)
     key = form.request_key
     if context.purpose == "deploy_failed":
-        return deployments.mark_deploy_failed(services.ctx, actor, context.hotfix, reason)
+        return deployments.mark_deploy_failed(
+            services.ctx, actor, context.hotfix, reason, request_key=key
+        )
     if context.purpose == "reject":
         return hotfixes.reject_deploy(services.ctx, actor, context.hotfix, reason, request_key=key)
     if context.purpose == "skip":
