@@ -1,4 +1,4 @@
-"""Living messages for the hotfixes the benchmark clicks, posted by the product's own publisher."""
+"""Living messages for the hotfixes the benchmark clicks, posted by the product's own deliverer."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from slack_sdk import WebClient
 
 from bench.load import Click
 from bench.seed import RedHotfix
+from bot.delivery import Deliverer
 from bot.ids import MERGED, ButtonValue
-from bot.publisher import Publisher
+from commands import outbox
 from commands.context import ServiceContext
 from standin.web_api import FakeSlackWebApi
 from storage.repository import Database
@@ -36,15 +37,16 @@ def publish_and_find_clicks(
     database: Database, fake: FakeSlackWebApi, hotfixes: Sequence[RedHotfix]
 ) -> list[Click]:
     """Post each hotfix's living message in its application's channel (through the product's
-    Publisher, which also remembers it in the database) and return one Click per Merged button,
+    outbox and deliverer, which remember it in the database) and return one Click per Merged button,
     every hotfix's first module before any second one, so that consecutive clicks hit
     different hotfixes."""
-    publisher = Publisher(
-        ServiceContext(database), WebClient(token="xoxb-bench-seed", base_url=fake.base_url)
+    ctx = ServiceContext(database, worker="bench-seed")
+    deliverer = Deliverer(
+        ctx, WebClient(token="xoxb-bench-seed", base_url=fake.base_url), "bench-seed"
     )
     per_hotfix: list[list[Click]] = []
     for hotfix in hotfixes:
-        publisher.publish(hotfix.ref)
+        deliverer.deliver(outbox.show(ctx, hotfix.ref))
         posted = [m for m in fake.messages(hotfix.home_channel) if not m.is_reply]
         if not posted:
             raise RuntimeError(f"no living message was posted for {hotfix.ref}")

@@ -413,7 +413,7 @@ def _method(plan: Plan) -> list[str]:
         "`response_url` post (status, list) or the living message's `chat.update` (Merged) "
         "arrives at the fake Web API.",
         "- **Merged clicks**: on hotfixes seeded in the propagating state, each with a living "
-        "message posted by the product's own publisher; every click is on a different "
+        "message posted by the product's own deliverer; every click is on a different "
         "checklist item, never on the same hotfix twice in a row.",
         f"- **Catalog**: {plan.large_applications} applications seeded in bulk into the schema "
         "the migrations create (a fresh SQLite file, or a fresh PostgreSQL schema dropped at "

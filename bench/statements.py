@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from bench.clicks import merged_buttons
 from bench.load import INCIDENT, READER
 from bench.seed import RedHotfix
+from commands import outbox
 from commands.context import ServiceContext
 from standin.slack_client import SlackDriver
 from standin.stack import LocalSlackStack
@@ -117,7 +118,7 @@ class _InProcess:
         """Post the living message first (not counted); the returned step clicks Merged."""
         services = self.stack.services
         assert services is not None
-        services.publisher.publish(hotfix.ref)
+        services.deliverer.deliver(outbox.show(services.ctx, hotfix.ref))
         message = [m for m in self.slack.messages(hotfix.home_channel) if not m.is_reply][-1]
         button = merged_buttons(message.blocks)[hotfix.modules[0]]
 

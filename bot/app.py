@@ -11,14 +11,14 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
 from bot import listeners
+from bot.delivery import Deliverer
 from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
 from bot.errors import handle_error
 from bot.health import Health
 from bot.lifetime_watch import LifeTimeWatcher
 from bot.metrics import count_deployment
-from bot.publisher import Publisher
-from bot.reminders import Sweeper
+from bot.reminders import Sweeper, worker_name
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack_web import make_web_client
@@ -41,14 +41,18 @@ def build_app(
     ctx.deploy_stuck_after = settings.deploy_stuck_after
     ctx.on_deployment_status = count_deployment
     ctx.deploy_poll_every = timedelta(seconds=settings.deploy_poll_seconds)
-    publisher = Publisher(ctx, client)
-    watcher = LifeTimeWatcher(ctx, publisher, timedelta(seconds=settings.lifetime_watch_seconds))
+    ctx.outbox = settings.outbox
+    # This process claims its own changes' outbox rows in their transaction and sends them
+    # right after the commit.
+    ctx.worker = ctx.worker or worker_name()
+    deliverer = Deliverer(ctx, client, ctx.worker)
+    watcher = LifeTimeWatcher(ctx, deliverer, timedelta(seconds=settings.lifetime_watch_seconds))
     services = BotServices(
         ctx=ctx,
         admins=settings.admins,
-        publisher=publisher,
-        sweeper=Sweeper(ctx, client),
-        follower=DeploymentFollower(ctx, publisher),
+        deliverer=deliverer,
+        sweeper=Sweeper(ctx, client, deliverer=deliverer),
+        follower=DeploymentFollower(ctx, deliverer),
         dispatch=Dispatcher(),
         health=Health(ctx, client),
         watcher=watcher,

@@ -1,8 +1,10 @@
 """The scheduled LifeTime watch in the serving process: poll, then tell the home channels.
 
 The domain (what LifeTime says, what is worth telling, back-off) is commands.lifetime_watch;
-this only sends. Sending is one small function, :func:`send_change`, so that it can move into
-the delivery path (an outbox) without touching the rest.
+this only sends. Evidence (the living message's new revision, the owners' direct messages) is
+recorded in the outbox with the observation and sent by the Deliverer like every other change.
+A suggestion is its own outbox row: stored with the observation, unposted until Slack took it,
+posted by the next round when a send failed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.publisher import Publisher
+from bot.delivery import Deliverer
 from bot.views.lifetime_change import change_dismissed, change_message
 from commands import lifetime_watch
 from commands.context import ServiceContext
-from commands.lifetime_evidence import Evidence
 from commands.lifetime_watch import LifeTimeWatch, Suggestion
 
 log = logging.getLogger(__name__)
@@ -48,35 +49,18 @@ def tell_dismissed(
         log.warning("could not say the change was dismissed: %s", error.response.get("error"))
 
 
-def send_evidence(client: WebClient, evidence: Evidence) -> None:
-    """Tell a hotfix's owners, by DM, that LifeTime shows a new version of one of its modules."""
-    text = (
-        f"👀 {evidence.hotfix_ref} · {evidence.application}: LifeTime shows a new "
-        f"{evidence.module} published in {evidence.environment} {evidence.at:%H:%M} UTC. "
-        "If that is the fix, confirm it with *Merged* on the hotfix message."
-    )
-    for owner in evidence.owners:
-        try:
-            channel = client.conversations_open(users=owner)["channel"]["id"]
-            client.chat_postMessage(channel=channel, text=text)
-        except SlackApiError as error:
-            log.warning("could not tell %s about evidence: %s", owner, error.response.get("error"))
-
-
 class LifeTimeWatcher:
-    def __init__(self, ctx: ServiceContext, publisher: Publisher, every: timedelta) -> None:
+    def __init__(self, ctx: ServiceContext, deliverer: Deliverer, every: timedelta) -> None:
         self.ctx = ctx
-        self.publisher = publisher
-        self.client = publisher.client
+        self.deliverer = deliverer
+        self.client = deliverer.client
         self.watch = LifeTimeWatch(ctx, every)
 
     def run(self) -> list[Suggestion]:
         """One round: ask LifeTime, store what it says, tell each new change once."""
         report = self.watch.poll()
-        for ref in dict.fromkeys(e.hotfix_ref for e in report.evidence):
-            self.publisher.publish(ref)  # the evidence shows on the checklist items
-        for evidence in report.evidence:
-            send_evidence(self.client, evidence)
+        for work in report.works:  # evidence on the items and the owners' DMs: the fast path
+            self.deliverer.deliver(work)
         fresh = {s.id: s for s in report.suggestions}
         for earlier in lifetime_watch.unposted_suggestions(self.ctx):
             fresh.setdefault(earlier.id, earlier)

@@ -79,7 +79,7 @@ class DatabaseCollector:
 
 
 def database_gauges(ctx: ServiceContext) -> Iterator[Metric]:
-    """Every gauge the database answers. The outbox's undelivered rows and their age go here."""
+    """Every gauge the database answers: red hotfixes, and what the outbox still owes Slack."""
     red = GaugeMetricFamily(
         "hotfix_bot_red_hotfixes", "Unsolved hotfixes by severity", labels=["severity"]
     )
@@ -93,6 +93,21 @@ def database_gauges(ctx: ServiceContext) -> Iterator[Metric]:
         oldest.add_metric([figure.severity], figure.oldest_age_seconds)
     yield red
     yield oldest
+    backlog = health.outbox_backlog(ctx)
+    undelivered = GaugeMetricFamily(
+        "hotfix_bot_outbox_undelivered",
+        "What Slack must still be shown: living messages behind their revision, thread lines "
+        "and direct messages not delivered yet",
+        labels=["kind"],
+    )
+    undelivered.add_metric(["living_message"], backlog.living_messages)
+    undelivered.add_metric(["line"], backlog.lines)
+    yield undelivered
+    yield GaugeMetricFamily(
+        "hotfix_bot_outbox_oldest_undelivered_age_seconds",
+        "Age of the oldest thread line or direct message not delivered yet (0 when none)",
+        value=backlog.oldest_line_age_seconds,
+    )
 
 
 class _ProcessMetrics:

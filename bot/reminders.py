@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics, observe, views
+from bot.delivery import Deliverer
 from bot.pacing import ChannelPacer
 from commands import reminders
 from commands.context import ServiceContext
@@ -33,6 +34,12 @@ class DeploymentFollowerLike(Protocol):
 
 class LifeTimeWatcherLike(Protocol):
     def run_safely(self) -> None: ...
+
+
+class DelivererLike(Protocol):
+    def sweep_safely(self) -> None: ...
+
+    def forget_delivered_safely(self) -> None: ...
 
 
 def worker_name() -> str:
@@ -56,11 +63,13 @@ class Sweeper:
         *,
         worker: str | None = None,
         pacer: ChannelPacer | None = None,
+        deliverer: Deliverer | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.worker = worker or worker_name()
         self.pacer = pacer or ChannelPacer()
+        self.deliverer = deliverer  # sends the thread line a round leaves in the outbox
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
@@ -113,10 +122,8 @@ class Sweeper:
                     "nudge for %s to %s failed: %s", hotfix.ref, user, error.response.get("error")
                 )
                 failed.append(user)
-        if sent:
-            self._post_in_threads(hotfix.messages, views.reminder_thread_line(hotfix, sent, now))
         escalated = item.escalate and self._escalate(item, now)
-        reminders.complete_round(
+        work = reminders.complete_round(
             self.ctx,
             self.worker,
             item,
@@ -130,6 +137,8 @@ class Sweeper:
         metrics.REMINDERS.labels("deferred").inc(len(plan.later))
         if escalated:
             metrics.REMINDERS.labels("escalated").inc()
+        if self.deliverer is not None:
+            self.deliverer.deliver(work)  # the thread line, through the outbox
         report.nudged += [(hotfix.ref, user) for user in sent]
         report.deferred += [(hotfix.ref, user) for user in plan.later]
         report.failed += [(hotfix.ref, user) for user in failed]
@@ -156,15 +165,6 @@ class Sweeper:
                     "escalation of %s failed: %s", item.hotfix.ref, error.response.get("error")
                 )
         return told
-
-    def _post_in_threads(self, messages: Iterable[object], text: str) -> None:
-        for message in messages:
-            channel, ts = message.channel, message.ts  # type: ignore[attr-defined]
-            try:
-                self.pacer.wait(channel)
-                self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
-            except SlackApiError as error:
-                log.warning("reminder thread line failed: %s", error.response.get("error"))
 
     def _link(self, channel: str, ts: str) -> str | None:
         try:
@@ -193,9 +193,30 @@ def start_scheduler(
     follow_every_seconds: float = 5.0,
     watcher: LifeTimeWatcherLike | None = None,
     watch_every_seconds: float = 120.0,
+    deliverer: DelivererLike | None = None,
+    deliver_every_seconds: float = 2.0,
 ) -> BackgroundScheduler:
     """APScheduler in the serving process; it only says *when to look*, the database what is due."""
     scheduler = BackgroundScheduler(timezone=UTC)
+    if deliverer is not None:
+        # What the fast path could not send (a crash, a restart, Slack down) goes out here.
+        scheduler.add_job(
+            as_job("outbox-sweep", deliverer.sweep_safely),
+            "interval",
+            seconds=deliver_every_seconds,
+            id="outbox-sweep",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            as_job("outbox-forget", deliverer.forget_delivered_safely),
+            "interval",
+            hours=1,
+            id="outbox-forget",
+            max_instances=1,
+            coalesce=True,
+        )
     if follower is not None:
         scheduler.add_job(
             as_job("deployment-follow", follower.follow_safely),

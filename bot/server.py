@@ -16,9 +16,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
-from bot.deployments import tell
+from bot.delivery import Deliverer
 from bot.health import Health
-from bot.publisher import Publisher
 from commands import deployments
 from commands.context import ServiceContext
 
@@ -33,7 +32,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def wsgi_app(
     app: App,
     ctx: ServiceContext,
-    publisher: Publisher | None = None,
+    deliverer: Deliverer | None = None,
     health: Health | None = None,
 ) -> WsgiApp:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
@@ -41,8 +40,8 @@ def wsgi_app(
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == CALLBACK_PATH and method == "POST" and publisher is not None:
-            return _deployment_callback(ctx, publisher, environ, start_response)
+        if path == CALLBACK_PATH and method == "POST" and deliverer is not None:
+            return _deployment_callback(ctx, deliverer, environ, start_response)
         if path in PROBE_PATHS and method == "GET":
             return _probe(probes, str(path), start_response)
         return slack(environ, start_response)
@@ -82,7 +81,7 @@ def _probe(health: Health, path: str, start_response: Callable[..., Any]) -> Ite
 
 def _deployment_callback(
     ctx: ServiceContext,
-    publisher: Publisher,
+    deliverer: Deliverer,
     environ: dict[str, Any],
     start_response: Callable[..., Any],
 ) -> Iterable[bytes]:
@@ -96,7 +95,7 @@ def _deployment_callback(
     }
     answer = deployments.receive_callback(ctx, headers, body, time.time())
     if answer.news is not None:
-        tell(publisher, answer.news)
+        deliverer.deliver(answer.news.work)
     payload = json.dumps({"ok": answer.status == 200, "message": answer.message}).encode()
     start_response(
         f"{answer.status} {HTTPStatus(answer.status).phrase}",
@@ -147,9 +146,3 @@ def start_probes(health: Health, host: str, port: int) -> RunningServer:
     server = start_http(probes_app(health), host=host, port=port, threads=2)
     log.info("serving /healthz, /readyz and /metrics on http://%s:%s", host, server.port)
     return server
-
-
-def serve_http(application: WsgiApp, host: str, port: int, threads: int) -> None:
-    server = create_server(application, host=host, port=port, threads=threads, ident="hotfix-bot")
-    log.info("serving Slack on http://%s:%s%s", host, port, EVENTS_PATH)
-    server.run()

@@ -1,14 +1,14 @@
-"""What every listener needs: the service context, who is an admin, the message publisher."""
+"""What every listener needs: the service context, who is an admin, the outbox deliverer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.delivery import Deliverer
 from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
 from bot.health import Health
 from bot.lifetime_watch import LifeTimeWatcher
-from bot.publisher import Publisher
 from bot.reminders import Sweeper
 from commands.actors import Actor
 from commands.context import ServiceContext
@@ -18,7 +18,7 @@ from commands.context import ServiceContext
 class BotServices:
     ctx: ServiceContext
     admins: frozenset[str]
-    publisher: Publisher
+    deliverer: Deliverer
     sweeper: Sweeper
     follower: DeploymentFollower
     dispatch: Dispatcher

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from commands.context import OutboxPolicy
 from commands.deployers.registry import DeployerSecrets
 from commands.durations import parse_duration
 from commands.errors import InvalidInput
@@ -65,6 +66,9 @@ class Settings:
     deploy_poll_seconds: float = 5.0
     lifetime_watch_seconds: float = 120.0
     deploy_stuck_after: timedelta = timedelta(minutes=15)
+    outbox: OutboxPolicy = field(default_factory=OutboxPolicy)
+    outbox_sweep_seconds: float = 2.0
+    shutdown_grace: float = 20.0
     database_wait: float = 30.0
     log_level: str = "INFO"
     log_format: str = "text"
@@ -160,6 +164,24 @@ class Settings:
                 stuck_after = parse_duration(stuck_text)
             except InvalidInput as error:
                 errors.append(f"DEPLOY_STUCK_AFTER is malformed: {error.message}")
+
+        def seconds(name: str, default: float, least: float, most: float) -> float:
+            text = env.get(name, "").strip()
+            try:
+                value = float(text) if text else default
+                if not least <= value <= most:
+                    raise ValueError(text)
+            except ValueError:
+                errors.append(f"{name} is malformed: '{text}' ({least:g} to {most:g} seconds)")
+                return default
+            return value
+
+        outbox_sweep_seconds = seconds("OUTBOX_SWEEP_SECONDS", 2.0, 0.05, 60)
+        outbox = OutboxPolicy(
+            lease=timedelta(seconds=seconds("OUTBOX_LEASE_SECONDS", 15.0, 0.5, 300)),
+            max_backoff=timedelta(seconds=seconds("OUTBOX_MAX_BACKOFF_SECONDS", 10.0, 0.1, 600)),
+        )
+        shutdown_grace = seconds("SHUTDOWN_GRACE", 20.0, 0, 600)
         public_url = env.get("PUBLIC_URL", "").strip() or None
         if public_url and not re.match(r"^https?://\S+$", public_url):
             errors.append("PUBLIC_URL is malformed: expected https://hotfix-bot.example.com")
@@ -203,6 +225,9 @@ class Settings:
             deploy_poll_seconds=deploy_poll_seconds,
             lifetime_watch_seconds=lifetime_watch_seconds,
             deploy_stuck_after=stuck_after,
+            outbox=outbox,
+            outbox_sweep_seconds=outbox_sweep_seconds,
+            shutdown_grace=shutdown_grace,
             database_wait=database_wait,
             log_level=log_level,
             log_format=log_format,

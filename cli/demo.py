@@ -162,6 +162,15 @@ def _snooze(stack: LocalSlackStack, user: str) -> None:
     stack.driver.block_action(user, "hotfix_snooze:1h", value, channel, message.ts)
 
 
+def _thread_lines(stack: LocalSlackStack, containing: str) -> int:
+    """Thread lines sent so far that contain `containing` (every channel)."""
+    return sum(
+        1
+        for call in stack.slack.calls("chat.postMessage")
+        if call.params.get("thread_ts") and containing in str(call.params.get("text", ""))
+    )
+
+
 def _has(stack: LocalSlackStack, action: str) -> Callable[[], bool]:
     return lambda: any(key.startswith(action) for key in _buttons(stack))
 
@@ -196,6 +205,7 @@ def _play(stack: LocalSlackStack) -> None:
     _step("Mark Hotfix as Solved: nothing is red any more")
     _click(stack, RAJ, "hotfix_solve")
     _wait(stack, lambda: not _buttons(stack), "the solved message")
+    _wait(stack, lambda: _thread_lines(stack, "solved") >= 2, "the solve in both threads")
 
     _step("The audit trail")
     before = len(calls("response_url"))

@@ -389,20 +389,20 @@ _add_subcommands(main)
 )
 def serve(socket_mode: bool) -> None:
     """Serve the Slack app: HTTP on PORT at /slack/events, or Socket Mode; both serve /healthz,
-    /readyz and /metrics on PORT."""
+    /readyz and /metrics on PORT. SIGTERM or SIGINT stops it gracefully (SHUTDOWN_GRACE)."""
     from bot.app import build_app
     from bot.logs import configure_logging, secrets_of
     from bot.reminders import start_scheduler
-    from bot.server import serve_http, start_probes, wsgi_app
+    from bot.server import start_http, start_probes, wsgi_app
+    from bot.shutdown import drain, wait_for_signal
     from bot.startup import check_slack_token
     from commands.deployers.registry import missing_secrets
 
     settings = _settings(None, slack=True, socket_mode=socket_mode)
     configure_logging(settings.log_level, settings.log_format, secrets_of(settings))
+    log = logging.getLogger("hotfix-bot.serve")
     # A log line, not a bare echo, so LOG_FORMAT=json keeps every line of serve's output JSON.
-    logging.getLogger("hotfix-bot").info(
-        "database: %s", shown_url(database_url(settings.database_url))
-    )
+    log.info("database: %s", shown_url(database_url(settings.database_url)))
     with _context(settings.database_url, settings) as ctx:
         missing = missing_secrets(
             application_commands.deployer_kinds(ctx), settings.deployer_secrets
@@ -417,25 +417,37 @@ def serve(socket_mode: bool) -> None:
             settings.sweep_seconds,
             services.follower,
             settings.deploy_poll_seconds,
-            services.watcher,
-            settings.lifetime_watch_seconds,
+            deliverer=services.deliverer,
+            deliver_every_seconds=settings.outbox_sweep_seconds,
+            watcher=services.watcher,
+            watch_every_seconds=settings.lifetime_watch_seconds,
         )
         services.health.watch_scheduler(scheduler)
-        try:
-            if socket_mode:
-                from slack_bolt.adapter.socket_mode import SocketModeHandler
+        stop_accepting: Callable[[], None]
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-                start_probes(services.health, settings.host, settings.port)
-                SocketModeHandler(app, settings.app_token).start()
-            else:
-                serve_http(
-                    wsgi_app(app, ctx, services.publisher, services.health),
-                    settings.host,
-                    settings.port,
-                    settings.http_threads,
-                )
-        finally:
-            scheduler.shutdown(wait=False)
+            start_probes(services.health, settings.host, settings.port)
+            handler = SocketModeHandler(app, settings.app_token)
+            handler.connect()
+            log.info("connected over Socket Mode")
+            stop_accepting = handler.close
+        else:
+            server = start_http(
+                wsgi_app(app, ctx, services.deliverer, services.health),
+                settings.host,
+                settings.port,
+                settings.http_threads,
+            )
+            log.info("serving Slack on http://%s:%s/slack/events", settings.host, server.port)
+            stop_accepting = server.stop
+        signum = wait_for_signal()
+        log.info("signal %d: finishing work in flight (up to %gs)", signum, settings.shutdown_grace)
+        finished = drain(services, stop_accepting, scheduler, settings.shutdown_grace)
+        log.info("stopped%s", "" if finished else ": some work left for the next process")
+        logging.shutdown()
+    # Listener threads still running past the grace period must not hold the exit.
+    os._exit(0)
 
 
 @main.command()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from commands import runner
 from commands.actors import Actor, require_admin
 from commands.catalog_file import ApplicationSpec, CatalogSpec, read_catalog
 from commands.context import ServiceContext
@@ -18,6 +19,7 @@ from commands.hotfixes import find_application
 from commands.pipeline import DEFAULT_ENVIRONMENTS, Pipeline
 from commands.refs import format_hotfix_ref
 from commands.results import ApplicationSnapshot
+from commands.runner import ApplicationChange
 from commands.snapshots import application_snapshots, pipeline_of
 from commands.versions import Version, display
 from storage.models import (
@@ -28,7 +30,7 @@ from storage.models import (
     Module,
     ModuleRevision,
 )
-from storage.repository import Repository, StorageConflict
+from storage.repository import Repository
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,119}$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
@@ -197,30 +199,36 @@ def add_application(
         if not _NAME.match(module):
             raise InvalidInput(f"'{module}' is not a usable module name")
     tag = str(Version.parse(version))
-    now = ctx.now()
-    try:
-        with ctx.db.write() as repository:
-            if repository.application_by_name(name) is not None:
-                raise Refused(
-                    f"there is already an application '{name}': `/hotfix status {name}` shows it"
-                )
-            environments, _ = _ensure_pipeline(repository, None, None, "defaults")
-            spec = ApplicationSpec(name=name, line=0, modules=cleaned, home_channel=home_channel)
-            versions = {row.name: (tag, False) for row in environments}
-            _upsert_application(repository, spec, versions, environments, now)
-            app = repository.application_by_name(name)
-            repository.record_event(
-                at=now,
-                actor=actor.user_id,
-                kind="application_created",
-                details={"modules": cleaned, "version": tag},
-                application_id=_id(app),
+
+    def apply(
+        repository: Repository, _: None, now: datetime
+    ) -> ApplicationChange[ApplicationSnapshot]:
+        if repository.application_by_name(name) is not None:
+            raise Refused(
+                f"there is already an application '{name}': `/hotfix status {name}` shows it"
             )
-            repository.flush()
-            assert app is not None
-            return application_snapshots(repository, [app])[0]
-    except StorageConflict as error:
-        raise Refused(f"'{name}' was added by someone else at the same moment") from error
+        environments, _created = _ensure_pipeline(repository, None, None, "defaults")
+        spec = ApplicationSpec(name=name, line=0, modules=cleaned, home_channel=home_channel)
+        versions = {row.name: (tag, False) for row in environments}
+        _upsert_application(repository, spec, versions, environments, now)
+        app = repository.application_by_name(name)
+        assert app is not None
+        return ApplicationChange(
+            _id(app),
+            "application_created",
+            {"modules": cleaned, "version": tag},
+            lambda repository: application_snapshots(repository, [app])[0],
+        )
+
+    snapshot: ApplicationSnapshot = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: None,  # a new name: the unique key settles a race
+        authorize=lambda repository, _: require_admin(actor, "add an application"),
+        apply=apply,
+        conflict=f"'{name}' was added by someone else at the same moment",
+    )
+    return snapshot
 
 
 def set_members(
@@ -236,18 +244,27 @@ def set_members(
     for user in cleaned:
         if not _USER.match(user):
             raise InvalidInput(f"'{user}' is not a Slack user")
-    with ctx.db.write() as repository:
-        app = find_application(repository, application, for_update=True)
+
+    def apply(
+        repository: Repository, app: Application, now: datetime
+    ) -> ApplicationChange[ApplicationSnapshot]:
         repository.replace_members(_id(app), role, cleaned)
-        repository.record_event(
-            at=ctx.now(),
-            actor=actor.user_id,
-            kind=f"{role}s_set",
-            details={"users": cleaned},
-            application_id=app.id,
+        return ApplicationChange(
+            _id(app),
+            f"{role}s_set",
+            {"users": cleaned},
+            lambda repository: application_snapshots(repository, [app])[0],
         )
-        repository.flush()
-        return application_snapshots(repository, [app])[0]
+
+    snapshot: ApplicationSnapshot = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: find_application(repository, application, for_update=True),
+        authorize=lambda repository, app: require_admin(actor, f"change an application's {role}s"),
+        apply=apply,
+        conflict=f"{application}'s {role}s were changed by someone else at the same moment",
+    )
+    return snapshot
 
 
 def deployer_kinds(ctx: ServiceContext) -> dict[str, list[str]]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands import outbox, runner
 from commands.actors import Actor, require_approver
 from commands.context import ServiceContext
 from commands.deployers import port
@@ -26,21 +27,22 @@ from commands.deployers.port import (
 )
 from commands.deployers.registry import deployer_for
 from commands.deployers.webhook import BadSignature, parse_callback, verify
-from commands.errors import InvalidInput, NotFound, Refused
-from commands.hotfixes import record_change, record_deploy
+from commands.errors import InvalidInput, Refused
+from commands.hotfixes import lock_hotfix, record_deploy
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
-from commands.reminders import reschedule
 from commands.results import EventLine, HotfixSnapshot, Outcome
+from commands.runner import HotfixChange
 from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
 from commands.versions import Version
-from storage.models import Deployment
+from storage.models import Deployment, Hotfix
 from storage.repository import Repository
 
 CLAIM_LEASE = timedelta(minutes=2)
 POLL_WAITING_EVERY = timedelta(seconds=15)  # needs a person, or results come by callback
 MAX_BACKOFF = timedelta(minutes=5)
 SYSTEM = "deployer"  # the actor of events the deployment system caused
+LOG_LINES_PER_POST = 20  # a few log lines per thread post, not one post per line
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class DeploymentNews:
     hotfix: HotfixSnapshot
     log: tuple[str, ...]
     event: EventLine | None
+    work: outbox.Work | None = None  # claimed for this process to send (see commands.outbox)
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,8 @@ def _record(
         row.claimed_by = None
         row.claimed_until = None
         new_lines: tuple[str, ...] = ()
-        event: EventLine | None = None
+        outcome: Outcome | None = None  # when the step changed: its event and outbox rows
+        lines: list[tuple[str, dict[str, Any]]] = []
         changed = False
         reached: str | None = None
         if progress is not None:
@@ -196,6 +200,7 @@ def _record(
             # each time and are told once, never counted against the system's log.
             system_lines = progress.log if incremental else progress.log[row.log_lines :]
             new_lines = progress.notes + system_lines
+            lines = _log_posts(new_lines)
             if new_lines or progress.status != row.status:
                 row.last_progress_at = now
                 changed = True
@@ -211,7 +216,7 @@ def _record(
             if row.status != previous:
                 reached = row.status
             row.info = progress.info or row.info
-            event = _conclude(ctx, repository, hotfix, row, previous, now)
+            outcome = _conclude(ctx, repository, hotfix, row, previous, now, lines)
         elif problem is not None:
             row.attempts += 1
             row.info = problem
@@ -220,19 +225,50 @@ def _record(
             if not row.stuck and now - row.last_progress_at > ctx.deploy_stuck_after:
                 row.stuck = True
                 changed = True
-                event = event or _event(repository, hotfix, "deploy_stuck", row, now)
+                if outcome is None:
+                    outcome = _event(ctx, repository, hotfix, "deploy_stuck", row, now, lines)
         repository.add(row)
-        if event is None and changed:
-            hotfix.revision += 1  # the living message shows the progress
-            repository.add(hotfix)
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
         deployer_kind = row.deployer
+        if outcome is not None:
+            repository.flush()
+            news: DeploymentNews | None = DeploymentNews(
+                outcome.hotfix, new_lines, outcome.event, outcome.work
+            )
+        elif not new_lines and not changed:
+            news = None
+        else:
+            news = _progress_news(ctx, repository, hotfix, new_lines, lines, changed, now)
     if reached is not None:
         ctx.on_deployment_status(deployer_kind, reached)
-    if event is None and not new_lines and not changed:
-        return None
-    return DeploymentNews(snapshot, new_lines, event)
+    return news
+
+
+def _progress_news(
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Hotfix,
+    new_lines: tuple[str, ...],
+    lines: Sequence[tuple[str, dict[str, Any]]],
+    changed: bool,
+    now: datetime,
+) -> DeploymentNews:
+    """Progress without a step: log lines for the thread and, when it shows, a new revision."""
+    if changed:
+        hotfix.revision += 1  # the living message shows the progress
+        repository.add(hotfix)
+    repository.flush()
+    snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    app = repository.application(hotfix.application_id)
+    work = outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=lines)
+    return DeploymentNews(snapshot, new_lines, None, work)
+
+
+def _log_posts(log: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """Log lines for the thread, a few per post rather than one post per line."""
+    return [
+        (outbox.LOG, {"lines": list(log[start : start + LOG_LINES_PER_POST])})
+        for start in range(0, len(log), LOG_LINES_PER_POST)
+    ]
 
 
 def _wait(ctx: ServiceContext, row: Deployment, progress: Progress | None) -> timedelta:
@@ -251,8 +287,10 @@ def _conclude(
     row: Deployment,
     previous: str,
     now: datetime,
-) -> EventLine | None:
-    """Turn a deployment's new status into the hotfix's next step."""
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Outcome | None:
+    """Turn a deployment's new status into the hotfix's next step (its log lines go to the
+    thread first)."""
     if HotfixState(hotfix.state) is not HotfixState.DEPLOYING:
         return None
     app = repository.application(hotfix.application_id)
@@ -262,41 +300,51 @@ def _conclude(
         details = {"version": row.version, "deployer": row.deployer}
         if row.status == port.FINISHED_WITH_WARNINGS:
             details["warnings"] = row.info or "finished with warnings"
-        outcome = record_change(repository, hotfix, Actor(SYSTEM), "deployed", details, now)
-        reschedule(repository, ctx.reminders, hotfix, app, now)
-        return outcome.event
+        change = HotfixChange(hotfix, app, "deployed", details)
+        return _system_change(ctx, repository, change, now, lines)
     if row.status in (port.FINISHED_WITH_ERRORS, port.ABORTED, port.FAILED):
         row.finished_at = now
-        return _back_to_open(ctx, repository, hotfix, row, app, now)
+        return _system_change(ctx, repository, _back_to_open(hotfix, row, app), now, lines)
     if row.status == port.NEEDS_USER_INTERVENTION and previous != port.NEEDS_USER_INTERVENTION:
-        return _event(repository, hotfix, "deploy_needs_intervention", row, now)
+        return _event(ctx, repository, hotfix, "deploy_needs_intervention", row, now, lines)
     return None
 
 
-def _back_to_open(
-    ctx: ServiceContext,
-    repository: Repository,
-    hotfix: Any,
-    row: Deployment,
-    app: Any,
-    now: datetime,
-) -> EventLine:
+def _back_to_open(hotfix: Any, row: Deployment, app: Any) -> HotfixChange:
+    """A deployment that failed or was aborted: the hotfix waits for Tag & Deploy again."""
     hotfix.state = HotfixState.OPEN.value
     hotfix.requested_version = None
     hotfix.requested_by = None
     hotfix.requested_at = None
     hotfix.approved_by = None
     details = {"version": row.version, "status": row.status, "reason": row.info or row.status}
-    outcome = record_change(repository, hotfix, Actor(SYSTEM), "deploy_failed", details, now)
-    reschedule(repository, ctx.reminders, hotfix, app, now)
-    return outcome.event
+    return HotfixChange(hotfix, app, "deploy_failed", details, actor=Actor(SYSTEM))
 
 
 def _event(
-    repository: Repository, hotfix: Any, kind: str, row: Deployment, now: datetime
-) -> EventLine:
+    ctx: ServiceContext,
+    repository: Repository,
+    hotfix: Any,
+    kind: str,
+    row: Deployment,
+    now: datetime,
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Outcome:
     details = {"version": row.version, "info": row.info or row.last_log}
-    return record_change(repository, hotfix, Actor(SYSTEM), kind, details, now).event
+    app = repository.application(hotfix.application_id)
+    change = HotfixChange(hotfix, app, kind, details, reschedule=False)
+    return _system_change(ctx, repository, change, now, lines)
+
+
+def _system_change(
+    ctx: ServiceContext,
+    repository: Repository,
+    change: HotfixChange,
+    now: datetime,
+    lines: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Outcome:
+    """A change the deployment system caused, recorded like a person's (see runner)."""
+    return runner.record_change(ctx, repository, change, Actor(SYSTEM), now, lines=lines)
 
 
 # steering ---------------------------------------------------------------------------------------
@@ -319,18 +367,14 @@ def retry_deployment(ctx: ServiceContext, actor: Actor, hotfix_ref: str) -> Depl
 def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> DeploymentNews:
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
+    # The deployment system is called outside any transaction (a network call), after a first
+    # look; the runner then checks everything again under the hotfix's lock.
     with ctx.db.read() as repository:
-        hotfix = repository.hotfix(hotfix_id)
-        if hotfix is None:
-            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
-        row = repository.latest_deployments([hotfix_id]).get(hotfix_id)
-        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row is None:
-            raise Refused(f"{ref} has no deployment running.")
-        members = repository.members(hotfix.application_id)
-        require_approver(actor, role_members(members, "approver"), None, f"{command} a deployment")
+        hotfix = lock_hotfix(repository, hotfix_id)
+        row = _running_deployment(repository, hotfix, ref)
+        _require_steerer(repository, actor, hotfix, command)
         app = repository.application(hotfix.application_id)
-        deployment_id, external_key = _id(row), row.external_key
-        status = row.status
+        external_key, status = row.external_key, row.status
         being_started = row.claimed_until is not None and row.claimed_until > ctx.now()
     if command == "abort" and external_key is None and being_started:
         # The follower is handing it to the deployment system right now: aborting only here
@@ -356,13 +400,72 @@ def _steer(ctx: ServiceContext, actor: Actor, hotfix_ref: str, command: str) -> 
                 f"could not {command} {ref}'s deployment: {error.message}{hint}"
             ) from error
         log.info("deployer %s %s %s -> done", app.deployer, command, ref)
-    return _record_steering(ctx, actor, deployment_id, command)
+
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
+        _require_steerer(repository, actor, hotfix, command)
+
+    def apply(repository: Repository, hotfix: Hotfix, now: datetime) -> HotfixChange:
+        found = _running_deployment(repository, hotfix, ref)
+        row = repository.deployment(_id(found), for_update=True)
+        assert row is not None
+        if row.status in port.TERMINAL:
+            raise Refused(f"{ref}'s deployment already finished.")
+        app = repository.application(hotfix.application_id)
+        row.stuck = False
+        row.last_progress_at = now
+        row.next_poll_at = now
+        row.attempts = 0
+        if command == "abort":
+            row.status = port.ABORTED
+            row.info = f"aborted by {actor.user_id}"
+            row.finished_at = now
+            repository.add(row)
+            change = _back_to_open(hotfix, row, app)
+            return HotfixChange(hotfix, app, change.kind, change.details)
+        if command == "continue":
+            row.status = port.RUNNING
+        repository.add(row)
+        kind = "deploy_continued" if command == "continue" else "deploy_retried"
+        return HotfixChange(hotfix, app, kind, {"version": row.version})
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=apply,
+        conflict=f"{ref}'s deployment was steered by someone else at the same moment: retry",
+    )
+    reached = {"abort": port.ABORTED, "continue": port.RUNNING}.get(command)
+    if reached is not None:
+        ctx.on_deployment_status(app.deployer, reached)
+    return DeploymentNews(outcome.hotfix, (), outcome.event, outcome.work)
+
+
+def _running_deployment(repository: Repository, hotfix: Hotfix, ref: str) -> Deployment:
+    row = repository.latest_deployments([_id(hotfix)]).get(_id(hotfix))
+    if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row is None:
+        raise Refused(f"{ref} has no deployment running.")
+    return row
+
+
+def _require_steerer(repository: Repository, actor: Actor, hotfix: Hotfix, command: str) -> None:
+    members = repository.members(hotfix.application_id)
+    require_approver(actor, role_members(members, "approver"), None, f"{command} a deployment")
 
 
 MAX_FAILURE_REASON = 500
 
 
-def mark_deploy_failed(ctx: ServiceContext, actor: Actor, hotfix_ref: str, reason: str) -> Outcome:
+def mark_deploy_failed(
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    reason: str,
+    *,
+    request_key: str | None = None,
+    origin_channel: str | None = None,
+) -> Outcome:
     """An approver ends a deployment that the deployment system will not end (an unknown status,
     an abort it refuses, a follow that never concludes): the bot stops following it and the
     hotfix goes back to open and red, with Tag & Deploy offered again. Nothing is sent to the
@@ -374,18 +477,16 @@ def mark_deploy_failed(ctx: ServiceContext, actor: Actor, hotfix_ref: str, reaso
         raise InvalidInput(f"The reason is too long: {MAX_FAILURE_REASON} characters at most")
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
-    now = ctx.now()
-    with ctx.db.write() as repository:
-        hotfix = repository.hotfix(hotfix_id, for_update=True)
-        if hotfix is None:
-            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
-        latest = repository.latest_deployments([hotfix_id]).get(hotfix_id)
-        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or latest is None:
-            raise Refused(f"{ref} has no deployment running.")
+
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
+        _running_deployment(repository, hotfix, ref)
         members = repository.members(hotfix.application_id)
         require_approver(
             actor, role_members(members, "approver"), None, "mark a deployment as failed"
         )
+
+    def apply(repository: Repository, hotfix: Hotfix, now: datetime) -> HotfixChange:
+        latest = _running_deployment(repository, hotfix, ref)
         row = repository.deployment(_id(latest), for_update=True)
         assert row is not None
         app = repository.application(hotfix.application_id)
@@ -396,50 +497,20 @@ def mark_deploy_failed(ctx: ServiceContext, actor: Actor, hotfix_ref: str, reaso
         row.claimed_by = None
         row.claimed_until = None
         repository.add(row)
-        event = _back_to_open(ctx, repository, hotfix, row, app, now)
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
-    return Outcome(snapshot, event)
+        change = _back_to_open(hotfix, row, app)
+        return HotfixChange(hotfix, app, change.kind, change.details)
 
-
-def _record_steering(
-    ctx: ServiceContext, actor: Actor, deployment_id: int, command: str
-) -> DeploymentNews:
-    now = ctx.now()
-    with ctx.db.write() as repository:
-        peek = repository.deployment(deployment_id)
-        assert peek is not None
-        hotfix = repository.hotfix(peek.hotfix_id, for_update=True)
-        row = repository.deployment(deployment_id, for_update=True)
-        assert hotfix is not None and row is not None
-        if HotfixState(hotfix.state) is not HotfixState.DEPLOYING or row.status in port.TERMINAL:
-            raise Refused(f"{format_hotfix_ref(row.hotfix_id)}'s deployment already finished.")
-        app = repository.application(hotfix.application_id)
-        row.stuck = False
-        row.last_progress_at = now
-        row.next_poll_at = now
-        row.attempts = 0
-        if command == "abort":
-            row.status = port.ABORTED
-            row.info = f"aborted by {actor.user_id}"
-            row.finished_at = now
-            repository.add(row)
-            event = _back_to_open(ctx, repository, hotfix, row, app, now)
-            reached: str | None = port.ABORTED
-        else:
-            reached = port.RUNNING if command == "continue" else None
-            if command == "continue":
-                row.status = port.RUNNING
-            repository.add(row)
-            kind = "deploy_continued" if command == "continue" else "deploy_retried"
-            details = {"version": row.version}
-            event = record_change(repository, hotfix, actor, kind, details, now).event
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
-        deployer_kind = row.deployer
-    if reached is not None:
-        ctx.on_deployment_status(deployer_kind, reached)
-    return DeploymentNews(snapshot, (), event)
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=apply,
+        request_key=request_key,
+        conflict=f"{ref}'s deployment was changed by someone else at the same moment: retry",
+        origin_channel=origin_channel,
+    )
+    return outcome
 
 
 # webhook callbacks ------------------------------------------------------------------------------

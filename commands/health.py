@@ -43,3 +43,21 @@ def red_hotfixes_by_severity(ctx: ServiceContext) -> list[RedSeverity]:
             age = max(0.0, (now - opened).total_seconds())
         figures.append(RedSeverity(severity, count, age))
     return figures
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    living_messages: int  # behind the revision they should show
+    lines: int  # thread lines and direct messages not delivered yet
+    oldest_line_age_seconds: float  # 0 when none waits
+
+
+def outbox_backlog(ctx: ServiceContext) -> OutboxBacklog:
+    """What the outbox still owes Slack; it grows while Slack is down or no process sweeps."""
+    with ctx.db.read() as repository:
+        living, lines, oldest = repository.outbox_backlog()
+    age = 0.0
+    if oldest is not None:
+        written = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        age = max(0.0, (ctx.now() - written).total_seconds())
+    return OutboxBacklog(living, lines, age)

@@ -1,21 +1,24 @@
 """The hotfix operations: open, Tag & Deploy (with approval), propagate, solve, cancel.
 
-Each is one transaction. The hotfix (or, for open, the application) row is locked first, so two
-concurrent operations on the same hotfix run one after the other and the second sees the
-first's result: exactly one takes effect, the other gets a refusal that says why.
+Each runs through `commands.runner` in one transaction. The hotfix (or, for open, the
+application) row is locked first, so two concurrent operations on the same hotfix run one after
+the other and the second sees the first's result: exactly one takes effect, the other gets a
+refusal that says why.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
+from commands import runner
 from commands.actors import Actor, require_approver, require_member
 from commands.context import ServiceContext
 from commands.deployers.port import DeployerUnavailable, DeployRefused, RunningVersion
 from commands.deployers.registry import deployer_for
-from commands.errors import AlreadyApplied, Conflict, InvalidInput, NotFound, Refused
+from commands.errors import InvalidInput, NotFound, Refused
 from commands.lifecycle import (
     ChecklistEntry,
     HotfixState,
@@ -28,9 +31,9 @@ from commands.lifecycle import (
 )
 from commands.pipeline import Pipeline
 from commands.refs import Severity, format_hotfix_ref, parse_hotfix_ref
-from commands.reminders import reschedule
-from commands.results import EventLine, Outcome
-from commands.snapshots import hotfix_snapshots, pipeline_of, role_members
+from commands.results import Outcome
+from commands.runner import HotfixChange
+from commands.snapshots import pipeline_of, role_members
 from commands.versions import Version, check_hotfix_tag, suggest_hotfix_tag
 from storage.models import (
     Application,
@@ -40,11 +43,10 @@ from storage.models import (
     Hotfix,
     HotfixModule,
     HotfixOwner,
-    Message,
     Module,
     ModuleRevision,
 )
-from storage.repository import Repository, StorageConflict
+from storage.repository import Repository
 
 MAX_SUMMARY = 300
 MAX_REASON = 500
@@ -61,111 +63,122 @@ def open_hotfix(
     owners: Sequence[str] = (),
     force: bool = False,
     request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
     summary = _required_text(summary, "a summary of the defect", MAX_SUMMARY)
     parsed_severity = Severity.parse(severity)
     if not modules:
         raise InvalidInput("name at least one module that carries the fix, e.g. Checkout")
-    now = ctx.now()
     observed = _observe_running(ctx, application)
-    try:
-        with ctx.db.write() as repository:
-            app = find_application(repository, application, for_update=True)
-            assert app.id is not None
-            _skip_if_applied(repository, request_key, now)
-            members = repository.members(app.id)
-            require_member(
-                actor,
-                role_members(members, "owner"),
-                role_members(members, "approver"),
-                f"open a hotfix for {app.name}",
+
+    def lock(repository: Repository) -> Application:
+        return find_application(repository, application, for_update=True)
+
+    def authorize(repository: Repository, app: Application) -> None:
+        members = repository.members(_id(app))
+        require_member(
+            actor,
+            role_members(members, "owner"),
+            role_members(members, "approver"),
+            f"open a hotfix for {app.name}",
+        )
+
+    def apply(repository: Repository, app: Application, now: datetime) -> HotfixChange:
+        assert app.id is not None
+        members = repository.members(app.id)
+        chosen = _find_modules(repository.modules(app.id), modules, app.name)
+        existing = repository.active_hotfix(app.id)
+        if existing is not None and existing.id is not None:
+            raise Refused(
+                f"{app.name} already has an unsolved hotfix, "
+                f"{format_hotfix_ref(existing.id)} ({existing.summary}): "
+                "finish or cancel it before opening another",
+                about="application",
             )
-            chosen = _find_modules(repository.modules(app.id), modules, app.name)
-            existing = repository.active_hotfix(app.id)
-            if existing is not None and existing.id is not None:
-                raise Refused(
-                    f"{app.name} already has an unsolved hotfix, "
-                    f"{format_hotfix_ref(existing.id)} ({existing.summary}): "
-                    "finish or cancel it before opening another",
-                    about="application",
-                )
-            environments = repository.environments()
-            pipeline = pipeline_of(environments)
-            rows = {row.name: row for row in environments}
-            hotfix_row = rows[pipeline.hotfix_environment_name]
-            production_row = rows[pipeline.production.name]
-            versions = repository.versions(app.id)
-            hotfix_version = versions[_id(hotfix_row)]
-            production_version = versions[_id(production_row)]
-            for row, version in (
-                (hotfix_row, hotfix_version),
-                (production_row, production_version),
-            ):
-                _take_observed(repository, app, version, observed.get(row.name))
-            out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
-            if out_of_sync and not force:
-                raise Refused(
-                    f"{out_of_sync}: synchronize first, or open with force", about="application"
-                )
-            hotfix = repository.add(
-                Hotfix(
-                    application_id=app.id,
-                    summary=summary,
-                    severity=parsed_severity.value,
-                    state=HotfixState.OPEN.value,
-                    opened_by=actor.user_id,
-                    opened_at=now,
-                    base_version=production_version.tag,
-                    forced=bool(out_of_sync),
-                    hotfix_environment_had_changes=hotfix_version.has_changes,
+        environments = repository.environments()
+        pipeline = pipeline_of(environments)
+        rows = {row.name: row for row in environments}
+        hotfix_row = rows[pipeline.hotfix_environment_name]
+        production_row = rows[pipeline.production.name]
+        versions = repository.versions(app.id)
+        hotfix_version = versions[_id(hotfix_row)]
+        production_version = versions[_id(production_row)]
+        for row, version in (
+            (hotfix_row, hotfix_version),
+            (production_row, production_version),
+        ):
+            _take_observed(repository, app, version, observed.get(row.name))
+        out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
+        if out_of_sync and not force:
+            raise Refused(
+                f"{out_of_sync}: synchronize first, or open with force", about="application"
+            )
+        hotfix = repository.add(
+            Hotfix(
+                application_id=app.id,
+                summary=summary,
+                severity=parsed_severity.value,
+                state=HotfixState.OPEN.value,
+                opened_by=actor.user_id,
+                opened_at=now,
+                base_version=production_version.tag,
+                forced=bool(out_of_sync),
+                hotfix_environment_had_changes=hotfix_version.has_changes,
+            )
+        )
+        repository.flush()
+        hotfix_id = _id(hotfix)
+        hotfix_version.has_changes = True
+        repository.add(hotfix_version)
+        for module in chosen:
+            repository.add(HotfixModule(hotfix_id=hotfix_id, module_id=_id(module)))
+            _bump_revision(repository, _id(module), _id(hotfix_row))
+        chosen_owners = _unique(owners) or role_members(members, "owner") or (actor.user_id,)
+        for user in chosen_owners:
+            repository.add(HotfixOwner(hotfix_id=hotfix_id, user_id=user))
+        order = [rows[e.name] for e in pipeline.propagation_order()]
+        for environment, module in checklist_plan(order, chosen):
+            repository.add(
+                ChecklistItem(
+                    hotfix_id=hotfix_id,
+                    environment_id=_id(environment),
+                    module_id=_id(module),
                 )
             )
-            repository.flush()
-            hotfix_id = _id(hotfix)
-            hotfix_version.has_changes = True
-            repository.add(hotfix_version)
-            for module in chosen:
-                repository.add(HotfixModule(hotfix_id=hotfix_id, module_id=_id(module)))
-                _bump_revision(repository, _id(module), _id(hotfix_row))
-            chosen_owners = _unique(owners) or role_members(members, "owner") or (actor.user_id,)
-            for user in chosen_owners:
-                repository.add(HotfixOwner(hotfix_id=hotfix_id, user_id=user))
-            order = [rows[e.name] for e in pipeline.propagation_order()]
-            for environment, module in checklist_plan(order, chosen):
-                repository.add(
-                    ChecklistItem(
-                        hotfix_id=hotfix_id,
-                        environment_id=_id(environment),
-                        module_id=_id(module),
-                    )
-                )
-            details: dict[str, Any] = {
-                "application": app.name,
-                "modules": [m.name for m in chosen],
-                "summary": summary,
-                "severity": parsed_severity.value,
-                "base_version": production_version.tag,
-            }
-            if out_of_sync:
-                details["forced"] = out_of_sync
-            outcome = record_change(repository, hotfix, actor, "opened", details, now)
-            reschedule(repository, ctx.reminders, hotfix, app, now)
-            return outcome
-    except StorageConflict as error:
-        raise Conflict(
-            f"someone opened a hotfix for {application} at the same moment: see `/hotfix list`"
-        ) from error
+        details: dict[str, Any] = {
+            "application": app.name,
+            "modules": [m.name for m in chosen],
+            "summary": summary,
+            "severity": parsed_severity.value,
+            "base_version": production_version.tag,
+        }
+        if out_of_sync:
+            details["forced"] = out_of_sync
+        return HotfixChange(hotfix, app, "opened", details)
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lock,
+        authorize=authorize,
+        apply=apply,
+        request_key=request_key,
+        conflict=f"someone opened a hotfix for {application} at the same moment: "
+        "see `/hotfix list`",
+        origin_channel=origin_channel,
+    )
+    return outcome
 
 
 def _observe_running(ctx: ServiceContext, application: str) -> dict[str, RunningVersion]:
     """What the deployment system says the hotfix environment and Production run.
 
-    Asked before the transaction (it is a network call); the ledger answers nothing and the
-    bot's own records stay the truth.
+    Asked before the transaction (it is a network call); a deployer that answers None (the
+    ledger) leaves the bot's own records the truth.
     """
     with ctx.db.read() as repository:
         app = repository.application_by_name(application)
-        if app is None or app.deployer == "ledger":
+        if app is None:
             return {}
         pipeline = pipeline_of(repository.environments())
     try:
@@ -203,6 +216,7 @@ def request_deploy(
     version: str | None = None,
     *,
     request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
     """Tag & Deploy: deploys at once, or waits for an approver when the application wants one."""
     explicit = Version.parse(version) if version else None
@@ -215,13 +229,19 @@ def request_deploy(
         lambda repository, hotfix, app, now: _request_deploy(
             ctx, repository, hotfix, app, actor, explicit, now
         ),
+        origin_channel=origin_channel,
     )
 
 
 def approve_deploy(
-    ctx: ServiceContext, actor: Actor, hotfix_ref: str, *, request_key: str | None = None
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    *,
+    request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
-    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> HotfixChange:
         members = repository.members(_id(app))
         require_approver(actor, role_members(members, "approver"), hotfix.requested_by)
         assert hotfix.requested_version is not None
@@ -233,9 +253,18 @@ def approve_deploy(
         details = {"version": str(version), "requested_by": deployer}
         if handed:
             details["deployer"] = app.deployer
-        return record_change(repository, hotfix, actor, "approved", details, now)
+        return HotfixChange(hotfix, app, "approved", details)
 
-    return _mutate(ctx, actor, hotfix_ref, Operation.APPROVE, request_key, apply, member=False)
+    return _mutate(
+        ctx,
+        actor,
+        hotfix_ref,
+        Operation.APPROVE,
+        request_key,
+        apply,
+        member=False,
+        origin_channel=origin_channel,
+    )
 
 
 def reject_deploy(
@@ -245,10 +274,11 @@ def reject_deploy(
     reason: str,
     *,
     request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
     reason = _required_text(reason, "a reason for the rejection", MAX_REASON)
 
-    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> HotfixChange:
         members = repository.members(_id(app))
         require_approver(actor, role_members(members, "approver"), hotfix.requested_by)
         details = {"version": hotfix.requested_version, "reason": reason}
@@ -256,9 +286,18 @@ def reject_deploy(
         hotfix.requested_version = None
         hotfix.requested_by = None
         hotfix.requested_at = None
-        return record_change(repository, hotfix, actor, "rejected", details, now)
+        return HotfixChange(hotfix, app, "rejected", details)
 
-    return _mutate(ctx, actor, hotfix_ref, Operation.REJECT, request_key, apply, member=False)
+    return _mutate(
+        ctx,
+        actor,
+        hotfix_ref,
+        Operation.REJECT,
+        request_key,
+        apply,
+        member=False,
+        origin_channel=origin_channel,
+    )
 
 
 def mark_merged(
@@ -269,8 +308,19 @@ def mark_merged(
     module: str,
     *,
     request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
-    return _mark(ctx, actor, hotfix_ref, environment, module, ItemStatus.MERGED, None, request_key)
+    return _mark(
+        ctx,
+        actor,
+        hotfix_ref,
+        environment,
+        module,
+        ItemStatus.MERGED,
+        None,
+        request_key,
+        origin_channel,
+    )
 
 
 def mark_skipped(
@@ -282,19 +332,33 @@ def mark_skipped(
     reason: str,
     *,
     request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
     reason = _required_text(reason, "a reason for skipping", MAX_REASON)
     return _mark(
-        ctx, actor, hotfix_ref, environment, module, ItemStatus.SKIPPED, reason, request_key
+        ctx,
+        actor,
+        hotfix_ref,
+        environment,
+        module,
+        ItemStatus.SKIPPED,
+        reason,
+        request_key,
+        origin_channel,
     )
 
 
 def solve(
-    ctx: ServiceContext, actor: Actor, hotfix_ref: str, *, request_key: str | None = None
+    ctx: ServiceContext,
+    actor: Actor,
+    hotfix_ref: str,
+    *,
+    request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
     """Mark Hotfix as Solved: only when the fix reached every environment."""
 
-    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> HotfixChange:
         items = repository.checklists([_id(hotfix)]).get(_id(hotfix), [])
         names = {row.id: row.name for row in repository.environments()}
         modules = {m.id: m.name for m in repository.modules(_id(app))}
@@ -311,9 +375,11 @@ def solve(
         hotfix.closed_by = actor.user_id
         hotfix.closed_at = now
         details = {"deployed_version": hotfix.deployed_version}
-        return record_change(repository, hotfix, actor, "solved", details, now)
+        return HotfixChange(hotfix, app, "solved", details)
 
-    return _mutate(ctx, actor, hotfix_ref, Operation.SOLVE, request_key, apply)
+    return _mutate(
+        ctx, actor, hotfix_ref, Operation.SOLVE, request_key, apply, origin_channel=origin_channel
+    )
 
 
 def cancel(
@@ -323,10 +389,11 @@ def cancel(
     reason: str,
     *,
     request_key: str | None = None,
+    origin_channel: str | None = None,
 ) -> Outcome:
     reason = _required_text(reason, "a reason for cancelling", MAX_REASON)
 
-    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> HotfixChange:
         environments = repository.environments()
         hotfix_row = next(row for row in environments if row.is_hotfix_environment)
         version = repository.versions(_id(app))[_id(hotfix_row)]
@@ -336,28 +403,16 @@ def cancel(
         hotfix.closed_by = actor.user_id
         hotfix.closed_at = now
         hotfix.close_reason = reason
-        return record_change(repository, hotfix, actor, "cancelled", {"reason": reason}, now)
+        return HotfixChange(hotfix, app, "cancelled", {"reason": reason})
 
-    return _mutate(ctx, actor, hotfix_ref, Operation.CANCEL, request_key, apply)
-
-
-def remember_message(
-    ctx: ServiceContext, hotfix_ref: str, channel: str, ts: str, shown_revision: int
-) -> None:
-    """Remember where the living message of a hotfix is, and which revision it shows."""
-    hotfix_id = parse_hotfix_ref(hotfix_ref)
-    with ctx.db.write() as repository:
-        row = repository.message(hotfix_id, channel)
-        if row is None:
-            row = Message(hotfix_id=hotfix_id, channel=channel, ts=ts)
-        row.ts = ts
-        row.shown_revision = max(row.shown_revision, shown_revision)
-        repository.add(row)
+    return _mutate(
+        ctx, actor, hotfix_ref, Operation.CANCEL, request_key, apply, origin_channel=origin_channel
+    )
 
 
 # helpers --------------------------------------------------------------------------------------
 
-Apply = Callable[[Repository, Hotfix, Application, Any], Outcome]
+Apply = Callable[[Repository, Hotfix, Application, Any], HotfixChange]
 
 
 def _mutate(
@@ -369,33 +424,52 @@ def _mutate(
     apply: Apply,
     *,
     member: bool = True,
+    origin_channel: str | None = None,
 ) -> Outcome:
+    """A hotfix operation through the runner: the hotfix row is the lock, its state and its
+    members say whether the actor may."""
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
-    now = ctx.now()
-    try:
-        with ctx.db.write() as repository:
-            hotfix = repository.hotfix(hotfix_id, for_update=True)
-            if hotfix is None:
-                raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
-            _skip_if_applied(repository, request_key, now)
-            app = repository.application(hotfix.application_id)
-            state = HotfixState(hotfix.state)
-            if not is_allowed(operation, state):
-                tag = hotfix.deployed_version or hotfix.requested_version
-                raise Refused(refusal(operation, state, ref, tag))
-            if member:
-                members = repository.members(_id(app))
-                owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
-                owners.update(role_members(members, "owner"))
-                require_member(actor, owners, role_members(members, "approver"), f"change {ref}")
-            outcome = apply(repository, hotfix, app, now)
-            reschedule(repository, ctx.reminders, hotfix, app, now)
-            return outcome
-    except StorageConflict as error:
-        raise Conflict(
-            f"{ref} was changed by someone else at the same moment: look at it again and retry"
-        ) from error
+
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
+        state = HotfixState(hotfix.state)
+        if not is_allowed(operation, state):
+            tag = hotfix.deployed_version or hotfix.requested_version
+            raise Refused(refusal(operation, state, ref, tag))
+        if member:
+            require_hotfix_member(repository, actor, hotfix, f"change {ref}")
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=lambda repository, hotfix, now: apply(
+            repository, hotfix, repository.application(hotfix.application_id), now
+        ),
+        request_key=request_key,
+        conflict=f"{ref} was changed by someone else at the same moment: look at it again "
+        "and retry",
+        origin_channel=origin_channel,
+    )
+    return outcome
+
+
+def lock_hotfix(repository: Repository, hotfix_id: int) -> Hotfix:
+    hotfix = repository.hotfix(hotfix_id, for_update=True)
+    if hotfix is None:
+        raise NotFound(
+            f"there is no hotfix {format_hotfix_ref(hotfix_id)}: `/hotfix list` shows the red ones"
+        )
+    return hotfix
+
+
+def require_hotfix_member(repository: Repository, actor: Actor, hotfix: Hotfix, what: str) -> None:
+    """Owners of the hotfix or its application, approvers and admins may change it."""
+    members = repository.members(hotfix.application_id)
+    owners = set(repository.hotfix_owners([_id(hotfix)]).get(_id(hotfix), []))
+    owners.update(role_members(members, "owner"))
+    require_member(actor, owners, role_members(members, "approver"), what)
 
 
 def _request_deploy(
@@ -406,7 +480,7 @@ def _request_deploy(
     actor: Actor,
     explicit: Version | None,
     now: Any,
-) -> Outcome:
+) -> HotfixChange:
     production = _production_version(repository, app)
     used = [Version.parse(t) for t in repository.used_tags(_id(app))]
     if explicit is None:
@@ -419,16 +493,14 @@ def _request_deploy(
         hotfix.requested_version = str(version)
         hotfix.requested_by = actor.user_id
         hotfix.requested_at = now
-        return record_change(
-            repository, hotfix, actor, "deploy_requested", {"version": str(version)}, now
-        )
+        return HotfixChange(hotfix, app, "deploy_requested", {"version": str(version)})
     hotfix.requested_by = actor.user_id
     hotfix.requested_version = str(version)
     hotfix.requested_at = now
     if _hand_over(ctx, repository, hotfix, app, version, actor.user_id, now):
         details = {"version": str(version), "deployer": app.deployer}
-        return record_change(repository, hotfix, actor, "deploy_started", details, now)
-    return record_change(repository, hotfix, actor, "deployed", {"version": str(version)}, now)
+        return HotfixChange(hotfix, app, "deploy_started", details)
+    return HotfixChange(hotfix, app, "deployed", {"version": str(version)})
 
 
 def _hand_over(
@@ -440,18 +512,19 @@ def _hand_over(
     requested_by: str,
     now: Any,
 ) -> bool:
-    """Deploy now (the ledger), or hand the deploy to the application's deployment system.
+    """Deploy now (a deployer that declares itself immediate, like the ledger), or hand the
+    deploy to the application's deployment system.
 
     Returns True when a deployment system took it: the hotfix is then `deploying` until the
     deployment follower sees it finish.
     """
-    if app.deployer == "ledger":
-        record_deploy(repository, hotfix, app, version, requested_by, now)
-        return False
     try:
-        deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
+        deployer = deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
     except DeployRefused as error:
         raise Refused(f"{app.name} cannot be deployed now: {error.message}") from error
+    if deployer.immediate:
+        record_deploy(repository, hotfix, app, version, requested_by, now)
+        return False
     hotfix.state = HotfixState.DEPLOYING.value
     hotfix.requested_version = str(version)
     repository.add(
@@ -514,8 +587,9 @@ def _mark(
     status: ItemStatus,
     reason: str | None,
     request_key: str | None,
+    origin_channel: str | None,
 ) -> Outcome:
-    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> Outcome:
+    def apply(repository: Repository, hotfix: Hotfix, app: Application, now: Any) -> HotfixChange:
         ref = format_hotfix_ref(_id(hotfix))
         environments = repository.environments()
         pipeline = pipeline_of(environments)
@@ -570,40 +644,11 @@ def _mark(
         if reason:
             details["reason"] = reason
         kind = "merged" if status is ItemStatus.MERGED else "skipped"
-        return record_change(repository, hotfix, actor, kind, details, now)
+        return HotfixChange(hotfix, app, kind, details)
 
-    return _mutate(ctx, actor, hotfix_ref, Operation.MARK, request_key, apply)
-
-
-def record_change(
-    repository: Repository,
-    hotfix: Hotfix,
-    actor: Actor,
-    kind: str,
-    details: dict[str, Any],
-    now: Any,
-) -> Outcome:
-    hotfix.revision += 1
-    repository.add(hotfix)
-    repository.record_event(
-        at=now,
-        actor=actor.user_id,
-        kind=kind,
-        details=details,
-        hotfix_id=hotfix.id,
-        application_id=hotfix.application_id,
+    return _mutate(
+        ctx, actor, hotfix_ref, Operation.MARK, request_key, apply, origin_channel=origin_channel
     )
-    repository.flush()
-    snapshot = hotfix_snapshots(repository, [hotfix])[0]
-    return Outcome(snapshot, EventLine(at=now, actor=actor.user_id, kind=kind, details=details))
-
-
-def _skip_if_applied(repository: Repository, request_key: str | None, now: Any) -> None:
-    if request_key is None:
-        return
-    if repository.request_seen(request_key):
-        raise AlreadyApplied("this request was already applied")
-    repository.remember_request(request_key, now)
 
 
 def find_application(repository: Repository, name: str, *, for_update: bool = False) -> Application:

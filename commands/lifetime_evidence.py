@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from commands import outbox
 from commands.context import ServiceContext
 from commands.deployers.lifetime_api import AppStatus, LifeTimeClient
+from commands.outbox import Work
 from commands.refs import format_hotfix_ref
+from commands.snapshots import hotfix_snapshots
 from storage.repository import Repository
+
+EVIDENCE = "evidence"  # what an outbox line's payload is about (`about`)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,36 @@ class Evidence:
     at: datetime
     owners: tuple[str, ...]
 
+    def payload(self) -> dict[str, Any]:
+        """The outbox line's content: domain data, rendered by the bot when it delivers."""
+        return {
+            "about": EVIDENCE,
+            "hotfix_ref": self.hotfix_ref,
+            "application": self.application,
+            "environment": self.environment,
+            "module": self.module,
+            "at": self.at.isoformat(),
+        }
+
+
+def evidence_of(payload: dict[str, Any]) -> Evidence:
+    return Evidence(
+        hotfix_ref=str(payload["hotfix_ref"]),
+        application=str(payload["application"]),
+        environment=str(payload["environment"]),
+        module=str(payload["module"]),
+        at=datetime.fromisoformat(str(payload["at"])),
+        owners=(),
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    """Evidence this round and the outbox work that tells it (claimed for the fast path)."""
+
+    evidence: list[Evidence]
+    work: Work | None = None
+
 
 def evidence_in(
     ctx: ServiceContext,
@@ -35,14 +71,19 @@ def evidence_in(
     application_id: int,
     application: str,
     published: dict[int, tuple[AppStatus, set[str]]],
-) -> list[Evidence]:
+) -> Found:
     """New module versions in checklist environments after the Production deploy, put on the
-    hotfix's checklist items as evidence. Nothing is marked: a person still says Merged."""
+    hotfix's checklist items as evidence. Nothing is marked: a person still says Merged.
+
+    The owners' direct messages and the living message's new revision go to the outbox in the
+    transaction that stores the observation, so they are delivered at least once (a failed
+    send is retried by the sweep) and never lost between the observation and the send.
+    """
     hotfix = repository.active_hotfix(application_id)
     if hotfix is None or hotfix.id is None or hotfix.state != "propagating":
-        return []
+        return Found([])
     if hotfix.deployed_at is None or ctx.now() < hotfix.deployed_at:
-        return []
+        return Found([])
     items = repository.checklists([hotfix.id]).get(hotfix.id, [])
     modules = {m.id: m.name for m in repository.modules(application_id, with_retired=True)}
     names = {row.id: row.name for row in repository.environments()}
@@ -58,7 +99,7 @@ def evidence_in(
             if module.casefold() not in changed:
                 continue
             item.evidence_at = ctx.now()
-            # Told once: the owners' DM goes out with this round's report, never again.
+            # Told once: the owners' DMs are recorded in the outbox with this observation.
             told_before, item.evidence_told = item.evidence_told, True
             if not told_before:
                 found.append(
@@ -71,9 +112,23 @@ def evidence_in(
                         owners=owners,
                     )
                 )
-    if found:
-        hotfix.revision += 1  # the living message shows the evidence on its items
-    return found
+    if not found:
+        return Found([])
+    hotfix.revision += 1  # the living message shows the evidence on its items
+    repository.add(hotfix)
+    repository.flush()
+    app = repository.application(application_id)
+    snapshot = hotfix_snapshots(repository, [hotfix])[0]
+    work = outbox.record(
+        ctx,
+        repository,
+        hotfix,
+        app,
+        snapshot,
+        ctx.now(),
+        direct=[(owner, evidence.payload()) for evidence in found for owner in owners],
+    )
+    return Found(found, work)
 
 
 def _newly_published(client: LifeTimeClient, status: AppStatus, before: set[str]) -> list[str]:

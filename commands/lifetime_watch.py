@@ -23,11 +23,15 @@ from typing import Any
 
 from sqlmodel import select
 
+from commands import runner
+from commands.actors import Actor, require_member
 from commands.context import ServiceContext
 from commands.deployers.lifetime_api import AppStatus, LifeTimeClient, LifeTimeError
-from commands.errors import InvalidInput
+from commands.errors import InvalidInput, NotFound, Refused
 from commands.lifetime_evidence import Evidence, evidence_in
-from commands.snapshots import pipeline_of
+from commands.outbox import Work
+from commands.runner import ApplicationChange
+from commands.snapshots import pipeline_of, role_members
 from commands.versions import Version
 from storage.models import Application, LifeTimeObservation, LifeTimeSuggestion
 from storage.repository import Repository
@@ -76,7 +80,8 @@ class WatchReport:
     skipped: int = 0  # LifeTimes still backed off
     observed: int = 0  # (application, environment) pairs stored
     suggestions: list[Suggestion] = field(default_factory=list)  # new, not yet posted
-    evidence: list[Evidence] = field(default_factory=list)  # new, owners not yet told
+    evidence: list[Evidence] = field(default_factory=list)  # new, owners told via the outbox
+    works: list[Work] = field(default_factory=list)  # outbox work claimed for the fast path
 
 
 def _default_client(url: str, token: str) -> LifeTimeClient:
@@ -183,9 +188,12 @@ class LifeTimeWatch:
                 stored += 1
             repository.flush()
             if published:
-                report.evidence += evidence_in(
+                found = evidence_in(
                     self.ctx, repository, client, app.application_id, app.name, published
                 )
+                report.evidence += found.evidence
+                if found.work is not None:
+                    report.works.append(found.work)
             hotfix_env = pipeline.hotfix_environment.name
             hotfix = _by_name(by_env, app.environments.get(hotfix_env, hotfix_env))
             production_name = pipeline.production.name
@@ -288,27 +296,68 @@ def mark_posted(ctx: ServiceContext, suggestion_id: int, channel: str, ts: str) 
             row.posted_at, row.channel, row.ts = ctx.now(), channel, ts
 
 
-def dismiss(ctx: ServiceContext, user_id: str, suggestion_id: int, reason: str) -> Suggestion:
-    """*Not a hotfix…*: recorded with its reason (an event row); a repeat changes nothing."""
+def dismiss(
+    ctx: ServiceContext,
+    actor: Actor,
+    suggestion_id: int,
+    reason: str,
+    *,
+    request_key: str | None = None,
+) -> Suggestion:
+    """*Not a hotfix…*: a change like any other, through the operation runner: the suggestion
+    locked, the actor checked (owners, approvers or admins of the application), the request key
+    remembered (a double click applies nothing), the reason recorded in the audit event."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("say why this change is not a hotfix (the reason is recorded)")
-    with ctx.db.write() as repository:
-        row = repository.session.get(LifeTimeSuggestion, suggestion_id)
+
+    def lock(repository: Repository) -> LifeTimeSuggestion:
+        row = repository.session.get(LifeTimeSuggestion, suggestion_id, with_for_update=True)
         if row is None:
-            raise InvalidInput(f"there is no LifeTime suggestion {suggestion_id}")
+            raise NotFound(f"there is no LifeTime suggestion {suggestion_id}")
+        return row
+
+    def authorize(repository: Repository, row: LifeTimeSuggestion) -> None:
+        app = repository.application(row.application_id)
+        members = repository.members(row.application_id)
+        require_member(
+            actor,
+            role_members(members, "owner"),
+            role_members(members, "approver"),
+            f"say untagged changes of {app.name} are not a hotfix",
+        )
+
+    def apply(
+        repository: Repository, row: LifeTimeSuggestion, now: datetime
+    ) -> ApplicationChange[Suggestion]:
+        if row.dismissed_at is not None:
+            raise Refused(f"<@{row.dismissed_by}> already said these changes are not a hotfix")
         app = repository.application(row.application_id)
         hotfix_env = pipeline_of(repository.environments()).hotfix_environment.name
-        if row.dismissed_at is None:
-            row.dismissed_by, row.dismissed_at = user_id, ctx.now()
-            repository.record_event(
-                at=ctx.now(),
-                actor=user_id,
-                kind="lifetime_change_dismissed",
-                details={"modules": json.loads(row.modules), "reason": reason},
-                application_id=row.application_id,
-            )
-        return _suggestion(row, app, hotfix_env, "")
+        row.dismissed_by, row.dismissed_at = actor.user_id, now
+        repository.add(row)
+        told = _suggestion(row, app, hotfix_env, "")
+        return ApplicationChange(
+            application_id=row.application_id,
+            kind="lifetime_change_dismissed",
+            details={
+                "suggestion": suggestion_id,
+                "modules": json.loads(row.modules),
+                "reason": reason,
+            },
+            result=lambda _: told,
+        )
+
+    told: Suggestion = runner.run(
+        ctx,
+        actor,
+        lock=lock,
+        authorize=authorize,
+        apply=apply,
+        request_key=request_key,
+        conflict="someone else answered this LifeTime change at the same time; try again",
+    )
+    return told
 
 
 def suggestion(ctx: ServiceContext, suggestion_id: int) -> Suggestion:

@@ -8,12 +8,14 @@ the classic way a hotfix gets reverted by the next release. Only deployers that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from commands import outbox
 from commands.context import ServiceContext
 from commands.deployers.port import DeployerUnavailable, DeployRefused
 from commands.deployers.registry import deployer_for
 from commands.lifecycle import HotfixState
+from commands.outbox import Work
 from commands.results import HotfixSnapshot
 from commands.snapshots import hotfix_snapshots
 
@@ -24,24 +26,25 @@ class RegressionWarning:
     plan_key: str
     source_environment: str
     pending_modules: tuple[str, ...]
+    work: Work | None = None  # the thread lines and DMs, claimed for this process to send
 
 
 def watch(ctx: ServiceContext) -> list[RegressionWarning]:
     with ctx.db.read() as repository:
         red = [h for h in repository.active_hotfixes() if h.state == HotfixState.PROPAGATING]
         apps = repository.applications_by_ids(h.application_id for h in red)
-        watched = [h for h in red if apps[h.application_id].deployer == "lifetime"]
-        snapshots = hotfix_snapshots(repository, watched)
+        snapshots = hotfix_snapshots(repository, red)
         ours = {
             h_id: row.external_key
             for h_id, row in repository.latest_deployments(s.id for s in snapshots).items()
         }
-        settings = {s.id: apps[h.application_id] for s, h in zip(snapshots, watched, strict=True)}
+        settings = {s.id: apps[h.application_id] for s, h in zip(snapshots, red, strict=True)}
     warnings = []
     for hotfix in snapshots:
         app = settings[hotfix.id]
         try:
             deployer = deployer_for(app.deployer, app.deployer_settings, ctx.deployer_secrets)
+            # Only deployers that can list deployment plans declare plans_to (LifeTime).
             plans_to = getattr(deployer, "plans_to", None)
             if plans_to is None or hotfix.deployed_at is None:
                 continue
@@ -53,14 +56,39 @@ def watch(ctx: ServiceContext) -> list[RegressionWarning]:
             if plan.key == ours.get(hotfix.id) or source not in hotfix.propagation_order:
                 continue
             pending = hotfix.pending_modules(source)
-            if pending and _first_time(ctx, f"regression:{hotfix.id}:{plan.key}"):
-                warnings.append(RegressionWarning(hotfix, plan.key, source, pending))
+            if pending:
+                warning = RegressionWarning(hotfix, plan.key, source, pending)
+                told = _tell_once(ctx, warning)
+                if told is not None:
+                    warnings.append(told)
     return warnings
 
 
-def _first_time(ctx: ServiceContext, key: str) -> bool:
+def _tell_once(ctx: ServiceContext, warning: RegressionWarning) -> RegressionWarning | None:
+    """The warning goes to the outbox (thread and owners) once per plan, else None."""
+    key = f"regression:{warning.hotfix.id}:{warning.plan_key}"
+    now = ctx.now()
     with ctx.db.write() as repository:
         if repository.request_seen(key):
-            return False
-        repository.remember_request(key, ctx.now())
-        return True
+            return None
+        repository.remember_request(key, now)
+        hotfix = repository.hotfix(warning.hotfix.id, for_update=True)
+        assert hotfix is not None
+        app = repository.application(hotfix.application_id)
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+        payload = {
+            "plan_key": warning.plan_key,
+            "source_environment": warning.source_environment,
+            "pending_modules": list(warning.pending_modules),
+        }
+        work = outbox.record(
+            ctx,
+            repository,
+            hotfix,
+            app,
+            snapshot,
+            now,
+            lines=[(outbox.WARNING, payload)],
+            direct=[(owner, payload) for owner in warning.hotfix.owners],
+        )
+        return replace(warning, hotfix=snapshot, work=work)

@@ -11,18 +11,22 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from commands.actors import Actor, require_member
+from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.durations import format_duration, parse_duration
-from commands.errors import NotFound, Refused
+from commands.errors import Refused
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
 from commands.reminder_rules import ReminderPolicy
-from commands.results import EventLine, HotfixSnapshot
-from commands.snapshots import hotfix_snapshots, role_members
+from commands.results import HotfixSnapshot, Outcome
+from commands.snapshots import hotfix_snapshots
 from storage.models import Application, Hotfix, Reminder, UserTimezone
 from storage.repository import Repository
+
+if TYPE_CHECKING:
+    from commands.outbox import Work
 
 CLAIM_LEASE = timedelta(minutes=2)
 TIMEZONE_FRESH_FOR = timedelta(days=1)
@@ -126,19 +130,23 @@ def complete_round(
     deferred: Mapping[str, datetime],
     failed: Iterable[str],
     escalated: bool,
-) -> None:
-    """Record what the sweep delivered and when this hotfix is due next."""
+) -> Work | None:
+    """Record what the sweep delivered and when this hotfix is due next; the line in the
+    living message's thread goes to the outbox (returned when claimed for this process)."""
+    from commands import outbox  # it renders snapshots that reminders feed: imported when used
+
     now = ctx.now()
     failed = list(failed)
     sent = list(sent)
     with ctx.db.write() as repository:
+        # The hotfix first, as every change does: the same lock order, no deadlock.
+        hotfix = repository.hotfix(due.hotfix.id, for_update=True)
         row = repository.reminder(due.hotfix.id, for_update=True)
         if row is None or row.claimed_by != worker:
-            return  # solved meanwhile, or the lease passed to another worker
-        hotfix = repository.hotfix(due.hotfix.id)
+            return None  # solved meanwhile, or the lease passed to another worker
         if hotfix is None or not HotfixState(hotfix.state).is_red:
             repository.delete_reminder(due.hotfix.id)
-            return
+            return None
         app = repository.application(hotfix.application_id)
         if due.new_round:
             row.unanswered += 1
@@ -164,6 +172,12 @@ def complete_round(
         row.claimed_by = None
         row.claimed_until = None
         repository.add(row)
+        if not sent:
+            return None
+        line = (outbox.REMINDED, {"users": sent, "at": now.isoformat()})
+        repository.flush()
+        snapshot = hotfix_snapshots(repository, [hotfix])[0]
+        return outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=[line])
 
 
 def snooze(
@@ -173,14 +187,12 @@ def snooze(
     duration: str,
     *,
     request_key: str | None = None,
-) -> tuple[HotfixSnapshot, EventLine]:
+) -> Outcome:
     length = parse_duration(duration, least=timedelta(minutes=1))
     return _change_reminder(ctx, actor, hotfix_ref, "snoozed", request_key, snooze_for=length)
 
 
-def set_cadence(
-    ctx: ServiceContext, actor: Actor, hotfix_ref: str, every: str
-) -> tuple[HotfixSnapshot, EventLine]:
+def set_cadence(ctx: ServiceContext, actor: Actor, hotfix_ref: str, every: str) -> Outcome:
     """`/hotfix remind HF-12 2h` or `off`."""
     if every.strip().casefold() == "off":
         return _change_reminder(ctx, actor, hotfix_ref, "reminders_off", None, enabled=False)
@@ -198,28 +210,18 @@ def _change_reminder(
     snooze_for: timedelta | None = None,
     every: timedelta | None = None,
     enabled: bool = True,
-) -> tuple[HotfixSnapshot, EventLine]:
+) -> Outcome:
+    from commands import hotfixes, runner  # they schedule reminders: imported when used
+
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
-    now = ctx.now()
-    with ctx.db.write() as repository:
-        hotfix = repository.hotfix(hotfix_id, for_update=True)
-        if hotfix is None:
-            raise NotFound(f"there is no hotfix {ref}: `/hotfix list` shows the red ones")
-        if repository.request_seen(request_key or ""):
-            from commands.errors import AlreadyApplied
 
-            raise AlreadyApplied("this request was already applied")
-        if request_key:
-            repository.remember_request(request_key, now)
+    def authorize(repository: Repository, hotfix: Hotfix) -> None:
         if not HotfixState(hotfix.state).is_red:
             raise Refused(f"{ref} is not red any more: there is nothing to remind anyone of")
-        members = repository.members(hotfix.application_id)
-        owners = set(repository.hotfix_owners([hotfix_id]).get(hotfix_id, []))
-        owners.update(role_members(members, "owner"))
-        require_member(
-            actor, owners, role_members(members, "approver"), f"change {ref}'s reminders"
-        )
+        hotfixes.require_hotfix_member(repository, actor, hotfix, f"change {ref}'s reminders")
+
+    def apply(repository: Repository, hotfix: Hotfix, now: datetime) -> runner.HotfixChange:
         app = repository.application(hotfix.application_id)
         row = repository.reminder(hotfix_id, for_update=True) or Reminder(
             hotfix_id=hotfix_id, next_due_at=now
@@ -237,17 +239,20 @@ def _change_reminder(
             row.next_due_at = now + step_every
             details = {"every": format_duration(step_every)} if enabled else {}
         repository.add(row)
-        repository.record_event(
-            at=now,
-            actor=actor.user_id,
-            kind=kind,
-            details=details,
-            hotfix_id=hotfix_id,
-            application_id=hotfix.application_id,
+        return runner.HotfixChange(
+            hotfix, app, kind, details, changes_hotfix=False, reschedule=False
         )
-        repository.flush()
-        snapshot = hotfix_snapshots(repository, [hotfix])[0]
-        return snapshot, EventLine(at=now, actor=actor.user_id, kind=kind, details=details)
+
+    outcome: Outcome = runner.run(
+        ctx,
+        actor,
+        lock=lambda repository: hotfixes.lock_hotfix(repository, hotfix_id),
+        authorize=authorize,
+        apply=apply,
+        request_key=request_key,
+        conflict=f"{ref}'s reminders were changed by someone else at the same moment: retry",
+    )
+    return outcome
 
 
 def next_reminder(ctx: ServiceContext, hotfix_ref: str) -> datetime | None:

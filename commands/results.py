@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from commands.deployers.port import KNOWN
 from commands.errors import InvalidInput
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.refs import Severity
 from commands.versions import Version
+
+if TYPE_CHECKING:
+    from commands.outbox import Work
 
 
 @dataclass(frozen=True)
@@ -208,10 +211,12 @@ class EventLine:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A change that was applied: the hotfix after it, and the event it wrote."""
+    """A change that was applied: the hotfix after it, the event it wrote, and what Slack must
+    be told that this process claimed to send right after the commit (see commands.outbox)."""
 
     hotfix: HotfixSnapshot
     event: EventLine
+    work: Work | None = None
 
 
 @dataclass(frozen=True)

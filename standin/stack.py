@@ -66,7 +66,7 @@ class LocalSlackStack:
         )
         self.app, self.services = build_app(settings, self.ctx)
         self.server = start_http(
-            wsgi_app(self.app, self.ctx, self.services.publisher, self.services.health),
+            wsgi_app(self.app, self.ctx, self.services.deliverer, self.services.health),
             threads=self.http_threads,
         )
         if self.sweep_seconds is not None:
@@ -75,6 +75,8 @@ class LocalSlackStack:
                 self.sweep_seconds,
                 self.services.follower,
                 self.sweep_seconds,
+                deliverer=self.services.deliverer,
+                deliver_every_seconds=self.sweep_seconds,
             )
             self.services.health.watch_scheduler(self.scheduler)
         self.driver = SlackDriver(

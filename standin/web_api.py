@@ -274,6 +274,12 @@ class FakeSlackWebApi(LoopbackServer):
             self.workspace.clear()
             self._cond.notify_all()
 
+    def heal(self) -> None:
+        """Slack answers normally again: injected failures and delays end; nothing is forgotten."""
+        with self._cond:
+            self._failures.clear()
+            self._delays.clear()
+
     def _summary(self) -> str:
         counts = Counter(
             c.method if c.ok else f"{c.method}[{c.response.get('error') or c.status}]"
@@ -336,6 +342,11 @@ class FakeSlackWebApi(LoopbackServer):
         """Set what ``users.info`` reports; the offset defaults to the zone's current one."""
         with self._cond:
             self.workspace.set_user_timezone(user_id, tz_name, offset_seconds)
+
+    def close_to_bot(self, channel: str, error: str = "channel_not_found") -> None:
+        """Make ``channel`` one the bot cannot post in (see Workspace.close_to_bot)."""
+        with self._cond:
+            self.workspace.close_to_bot(channel, error)
 
     def set_user_name(self, user_id: str, real_name: str) -> None:
         with self._cond:

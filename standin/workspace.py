@@ -208,6 +208,8 @@ class Workspace:
         self._ids = itertools.count(1)
         self._users: dict[str, User] = {}
         self._conversations: dict[tuple[str, ...], str] = {}
+        # Conversations the bot cannot post in, and the error Slack answers there.
+        self._closed: dict[str, str] = {}
         self.upload_url_base = "http://files.slack.test/upload/v1/"  # the server sets its own
         self.clear()
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
@@ -264,6 +266,16 @@ class Workspace:
     def dm_channel(self, user_id: str) -> str:
         """The DM channel between the bot and ``user_id`` (stable for the server's lifetime)."""
         return self._conversation((user_id,))
+
+    def close_to_bot(self, channel: str, error: str = "channel_not_found") -> None:
+        """A conversation the bot cannot post in. Slack answers `channel_not_found` for a
+        private channel or a DM between people the bot is not part of ("Value passed for
+        channel was invalid"), and `not_in_channel` where it must be a member; see the errors
+        of https://api.slack.com/methods/chat.postMessage (also chat.update, chat.postEphemeral).
+        """
+        if error not in ("channel_not_found", "not_in_channel", "is_archived"):
+            raise ValueError(f"not an error Slack answers for a closed conversation: {error}")
+        self._closed[channel] = error
 
     def issue_trigger(self, user_id: str | None) -> str:
         """Mint a trigger id, as Slack does for each slash command or button click."""
@@ -383,11 +395,13 @@ class Workspace:
 
     def _chat_post_message(self, params: JSON) -> JSON:
         channel = self._resolve_channel(_str(params, "channel", "channel_not_found"))
+        self._check_open(channel)
         message = self._post(channel, params)
         return {"channel": channel, "ts": message.ts, "message": message.to_api()}
 
     def _chat_update(self, params: JSON) -> JSON:
         channel = _str(params, "channel", "channel_not_found")
+        self._check_open(channel)
         message = self._replace(channel, _str(params, "ts", "message_not_found"), params)
         return {
             "channel": channel,
@@ -404,6 +418,7 @@ class Workspace:
 
     def _chat_post_ephemeral(self, params: JSON) -> JSON:
         channel = self._resolve_channel(_str(params, "channel", "channel_not_found"))
+        self._check_open(channel)
         user = _str(params, "user", "user_not_in_channel")
         ephemeral = self._post_ephemeral(channel, user, params)
         return {"message_ts": ephemeral.message_ts}
@@ -504,6 +519,11 @@ class Workspace:
         return {"files": [stored.to_api(self.team_id, self.bot_user_id) for stored in files]}
 
     # --------------------------------------------------------------- helpers
+
+    def _check_open(self, channel: str) -> None:
+        error = self._closed.get(channel)
+        if error is not None:
+            raise ApiError(error)
 
     def _resolve_channel(self, channel: str) -> str:
         """Posting to a user id posts into the bot's DM with that user, as on Slack."""

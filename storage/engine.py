@@ -76,7 +76,16 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         return _sqlite_engine(parsed.render_as_string(hide_password=False), echo=echo)
-    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A server that does not answer must not hang a request or a /readyz probe for minutes.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+    return create_engine(
+        parsed,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

@@ -159,7 +159,12 @@ class ChecklistItem(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """Where a hotfix's living message was posted (a channel and a message timestamp)."""
+    """A hotfix's living message in one channel: where it is, what it shows, what it should.
+
+    Also the outbox of that message: `wanted_revision` is set in the transaction of every
+    change, and a deliverer brings the message there (`shown_revision`). An empty `ts` means
+    not posted yet. Claimed like a reminder, so one process at a time posts or updates it.
+    """
 
     __tablename__ = "hotfix_message"
 
@@ -167,6 +172,31 @@ class Message(SQLModel, table=True):
     channel: str = Field(max_length=40, primary_key=True)
     ts: str = Field(max_length=40)
     shown_revision: int = -1
+    wanted_revision: int = Field(default=-1, sa_column_kwargs={"server_default": "-1"})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_until: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """What Slack must still be told about a hotfix besides its living message: thread lines
+    (events, deployment logs, warnings) and direct messages. Written in the transaction of the
+    change, delivered after the commit, kept until delivered."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hotfix_id: int = Field(foreign_key="hotfix.id", index=True)
+    channel: str = Field(max_length=40)  # the living message's channel, or a user for a DM
+    kind: str = Field(max_length=20)  # event, log, warning, dm
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # domain JSON
+    created_at: datetime
+    next_attempt_at: datetime = Field(index=True)
+    attempts: int = 0
+    delivered_at: datetime | None = Field(default=None, index=True)
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_until: datetime | None = None
 
 
 class Event(SQLModel, table=True):

@@ -33,6 +33,7 @@ from storage.models import (
     Message,
     Module,
     ModuleRevision,
+    Outbox,
     Reminder,
     UsedTag,
     UserTimezone,
@@ -59,6 +60,9 @@ class Repository:
     def __init__(self, session: Session, cache: dict[str, Any] | None = None) -> None:
         self.session = session
         self.cache = cache if cache is not None else {}
+        # Members read in this transaction: an operation checks permission with them and its
+        # snapshot shows them, so one read serves both. replace_members forgets its application.
+        self._members: dict[int, list[Member]] = {}
 
     # writing -----------------------------------------------------------------------------
     def add(self, row: Row) -> Row:
@@ -166,20 +170,25 @@ class Repository:
         return result
 
     def members(self, application_id: int) -> list[Member]:
-        query = select(Member).where(Member.application_id == application_id)
-        return list(self.session.exec(query.order_by(col(Member.role), col(Member.user_id))))
+        if application_id not in self._members:
+            query = select(Member).where(Member.application_id == application_id)
+            order = query.order_by(col(Member.role), col(Member.user_id))
+            self._members[application_id] = list(self.session.exec(order))
+        return list(self._members[application_id])
 
     def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[Member]]:
-        result: dict[int, list[Member]] = {}
         wanted = set(ids)
-        if not wanted:
+        result = {i: list(self._members[i]) for i in wanted if self._members.get(i)}
+        unread = wanted - self._members.keys()
+        if not unread:
             return result
-        query = select(Member).where(col(Member.application_id).in_(wanted))
+        query = select(Member).where(col(Member.application_id).in_(unread))
         for row in self.session.exec(query.order_by(col(Member.role), col(Member.user_id))):
             result.setdefault(row.application_id, []).append(row)
         return result
 
     def replace_members(self, application_id: int, role: str, user_ids: Sequence[str]) -> None:
+        self._members.pop(application_id, None)
         self.session.exec(
             delete(Member).where(
                 col(Member.application_id) == application_id, col(Member.role) == role
@@ -413,7 +422,7 @@ class Repository:
             col(Message.channel),
             col(Message.ts),
             col(Message.shown_revision),
-        ).where(col(Message.hotfix_id).in_(wanted))
+        ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
         union = union_all(owners, modules, messages).subquery()
         query = sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
         for kind, hotfix_id, a, b, number in self.session.execute(query):
@@ -439,6 +448,120 @@ class Repository:
 
     def message(self, hotfix_id: int, channel: str) -> Message | None:
         return self.session.get(Message, (hotfix_id, channel))
+
+    # the outbox ----------------------------------------------------------------------------
+    def living_messages(
+        self, hotfix_ids: Iterable[int], *, skip_locked: bool = False
+    ) -> list[Message]:
+        """Living messages of hotfixes, locked for the caller (see `claim_outbox`)."""
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return []
+        query = (
+            select(Message)
+            .where(col(Message.hotfix_id).in_(wanted))
+            .order_by(col(Message.hotfix_id), col(Message.channel))
+            .with_for_update(skip_locked=skip_locked)
+        )
+        return list(self.session.exec(query))
+
+    def undelivered(self, hotfix_ids: Iterable[int], *, skip_locked: bool = False) -> list[Outbox]:
+        wanted = set(hotfix_ids)
+        if not wanted:
+            return []
+        query = (
+            select(Outbox)
+            .where(col(Outbox.hotfix_id).in_(wanted), col(Outbox.delivered_at).is_(None))
+            .order_by(col(Outbox.id))
+            .with_for_update(skip_locked=skip_locked)
+        )
+        return list(self.session.exec(query))
+
+    def lock_hotfixes(self, ids: Iterable[int]) -> list[int]:
+        """Lock the hotfix rows no other transaction holds; their ids (SKIP LOCKED).
+
+        Whoever writes a hotfix's outbox rows holds its row, so a claim sees all of them."""
+        wanted = set(ids)
+        if not wanted:
+            return []
+        query = (
+            select(Hotfix.id)
+            .where(col(Hotfix.id).in_(wanted))
+            .order_by(col(Hotfix.id))
+            .with_for_update(skip_locked=True)
+        )
+        return [int(i) for i in self.session.exec(query) if i is not None]
+
+    def hotfixes_with_due_outbox(self, now: datetime, limit: int) -> list[int]:
+        """Hotfixes whose living message lags or whose lines wait, due now and not held by a
+        live claim. Rows another transaction holds are skipped (SKIP LOCKED), as reminders."""
+        free_message = or_(col(Message.claimed_until).is_(None), col(Message.claimed_until) < now)
+        due_message = or_(
+            col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now
+        )
+        messages = (
+            select(Message.hotfix_id)
+            .where(
+                col(Message.wanted_revision) > col(Message.shown_revision),
+                due_message,
+                free_message,
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        free_line = or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now)
+        lines = (
+            select(Outbox.hotfix_id)
+            .where(
+                col(Outbox.delivered_at).is_(None), col(Outbox.next_attempt_at) <= now, free_line
+            )
+            .order_by(col(Outbox.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        found = list(dict.fromkeys([*self.session.exec(messages), *self.session.exec(lines)]))
+        return found[:limit]
+
+    def renew_outbox_claims(self, worker: str, until: datetime) -> None:
+        """Every claim of this process's deliveries (named `<worker>/<delivery>`)."""
+        for model in (Message, Outbox):
+            mine = col(model.claimed_by).startswith(f"{worker}/", autoescape=True)
+            self.session.exec(update(model).where(mine).values(claimed_until=until))
+
+    def release_outbox_claims(self, worker: str) -> None:
+        for model in (Message, Outbox):
+            self.session.exec(
+                update(model)
+                .where(col(model.claimed_by).startswith(f"{worker}/", autoescape=True))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def forget_delivered(self, before: datetime) -> int:
+        result = self.session.exec(
+            delete(Outbox).where(
+                col(Outbox.delivered_at).is_not(None), col(Outbox.delivered_at) < before
+            )
+        )
+        return int(result.rowcount or 0)
+
+    def outbox_backlog(self) -> tuple[int, int, datetime | None]:
+        """(living messages behind their revision, undelivered lines, when the oldest line was
+        written): what the outbox still owes Slack, for the gauges."""
+        lagging = select(func.count()).where(
+            col(Message.wanted_revision) > col(Message.shown_revision)
+        )
+        lines = select(func.count(), func.min(Outbox.created_at)).where(
+            col(Outbox.delivered_at).is_(None)
+        )
+        count, oldest = self.session.exec(lines).one()
+        return int(self.session.exec(lagging).one()), int(count), oldest
+
+    def outbox_rows(self, hotfix_id: int | None = None) -> list[Outbox]:
+        """Every outbox row (of a hotfix), delivered or not: for checks and reports."""
+        query = select(Outbox).order_by(col(Outbox.id))
+        if hotfix_id is not None:
+            query = query.where(Outbox.hotfix_id == hotfix_id)
+        return list(self.session.exec(query))
 
     # reminders ---------------------------------------------------------------------------
     def reminder(self, hotfix_id: int, *, for_update: bool = False) -> Reminder | None:

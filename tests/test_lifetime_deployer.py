@@ -236,19 +236,19 @@ def test_regression_watch_warns_about_a_plan_from_an_environment_without_the_fix
     deploying(bot, ctx)
     follow_until(bot, clock, lambda: state(ctx) is HotfixState.PROPAGATING)
     assert bot.stack.services is not None
-    publisher = bot.stack.services.publisher
-    assert warn_regressions(ctx, publisher) == []
+    deliverer = bot.stack.services.deliverer
+    assert warn_regressions(ctx, deliverer) == []
     lifetime.create_deployment_plan(
         "Development", "Production", "Shop", notes="Release 3.3", created_on=clock()
     )
-    warnings = warn_regressions(ctx, publisher)
+    warnings = warn_regressions(ctx, deliverer)
     assert [(w.source_environment, w.pending_modules) for w in warnings] == [
         ("Development", ("Cart",))
     ]
     bot.wait_until(lambda: any("would undo the hotfix" in t for t in bot.thread_texts()), "warned")
     dms = [c for c in bot.slack.calls("chat.postMessage") if c.params["channel"].startswith("D")]
     assert len(dms) == 2  # both owners
-    assert warn_regressions(ctx, publisher) == [], "each plan is warned about once"
+    assert warn_regressions(ctx, deliverer) == [], "each plan is warned about once"
 
 
 def test_deployments_are_counted_and_logged_by_deployer_and_status(
@@ -288,8 +288,10 @@ def _catalog(ctx: ServiceContext, lifetime: FakeLifeTime, versions: str) -> None
 
 
 def _mark_failed(bot: Bot, user: str, reason: str) -> dict[str, object]:
+    opened = len(bot.slack.calls("views.open"))
     bot.click(user, ids.MARK_DEPLOY_FAILED)
-    bot.slack.wait_for("views.open")
+    # This click's modal, not an earlier one: a view's id and hash make the request key.
+    bot.slack.wait_for("views.open", count=opened + 1)
     reply = bot.driver.view_submission(
         user, ids.REASON_MODAL, {ids.REASON_INPUT[0]: {ids.REASON_INPUT[1]: text_input(reason)}}
     )

@@ -17,7 +17,8 @@ from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
 from commands.context import ServiceContext
 from commands.deployers.registry import DeployerSecrets
-from commands.errors import InvalidInput
+from commands.actors import Actor
+from commands.errors import AlreadyApplied, InvalidInput, PermissionDenied, Refused
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.lifetime_watch import LifeTimeWatch
 from commands.results import EnvironmentLine
@@ -127,10 +128,18 @@ def test_dismissed_change_is_recorded_and_not_suggested_again(
     watch = LifeTimeWatch(watched, EVERY)
     lifetime.publish_module("Shop", "Pre-Production", "Cart")
     [told] = watch.poll().suggestions
+    ana = Actor(user_id="U0ANA")
     with pytest.raises(InvalidInput):
-        lifetime_watch.dismiss(watched, "U0ANA", told.id, "  ")
-    lifetime_watch.dismiss(watched, "U0ANA", told.id, "config tweak, tagged next release")
-    lifetime_watch.dismiss(watched, "U0ANA", told.id, "double click")  # applies nothing twice
+        lifetime_watch.dismiss(watched, ana, told.id, "  ")
+    with pytest.raises(PermissionDenied):  # not an owner, approver or admin of Shop
+        lifetime_watch.dismiss(watched, Actor(user_id="U0NOBODY"), told.id, "not mine")
+    lifetime_watch.dismiss(
+        watched, ana, told.id, "config tweak, tagged next release", request_key="k1"
+    )
+    with pytest.raises(AlreadyApplied):  # a Slack retry of the same submission
+        lifetime_watch.dismiss(watched, ana, told.id, "config tweak", request_key="k1")
+    with pytest.raises(Refused):  # a second person's answer applies nothing either
+        lifetime_watch.dismiss(watched, Actor(user_id="U0LEE"), told.id, "double click")
     with watched.db.read() as repository:
         events = repository.session.exec(
             select(Event).where(Event.kind == "lifetime_change_dismissed")

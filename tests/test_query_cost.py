@@ -67,3 +67,43 @@ def test_reads_do_not_grow_with_the_catalog(ctx: ServiceContext) -> None:
     apps, names = queries.application_overview(ctx)
     assert len(apps) == 40 and len(names) == 10
     assert all(app.active_hotfix for app in apps), "red applications come first"
+
+
+def test_a_merged_click_costs_two_transactions_in_its_request_path(ctx: ServiceContext) -> None:
+    """The change with its outbox rows, then the delivery's record: no second read of the
+    hotfix, no write per channel. (Issue 10 aims at 14 statements; this pins where it is.)"""
+    from slack_sdk import WebClient
+
+    from bot.delivery import Deliverer
+    from standin.web_api import FakeSlackWebApi
+
+    ctx.worker = "cost"
+    ana, lee = Actor("U0ANA"), Actor("U0LEE")
+    with FakeSlackWebApi() as slack:
+        deliverer = Deliverer(ctx, WebClient(token="xoxb-cost", base_url=slack.base_url), "cost")
+        steps = [
+            lambda: hotfixes.open_hotfix(
+                ctx, ana, "eCommerce", ["Checkout", "Payments"], "x", origin_channel="C0INC"
+            ),
+            lambda: hotfixes.request_deploy(ctx, ana, "HF-1"),
+            lambda: hotfixes.approve_deploy(ctx, lee, "HF-1"),
+            lambda: hotfixes.mark_merged(ctx, ana, "HF-1", "Quality Assurance", "Checkout"),
+        ]
+        for step in steps:
+            deliverer.deliver(step().work)
+        transactions: list[object] = []
+
+        def begun(connection: object) -> None:
+            transactions.append(connection)
+
+        event.listen(ctx.db.engine, "begin", begun)
+        try:
+            with counting(ctx) as statements:
+                outcome = hotfixes.mark_merged(ctx, ana, "HF-1", "Quality Assurance", "Payments")
+                deliverer.deliver(outcome.work)
+        finally:
+            event.remove(ctx.db.engine, "begin", begun)
+        deliverer.stop()
+    assert len(slack.calls("chat.update")) >= 2, "the message in both channels was updated"
+    assert len(transactions) == 2
+    assert len(statements) <= 29

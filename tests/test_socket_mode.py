@@ -63,4 +63,5 @@ def test_socket_mode_receives_a_slash_command_and_acts(tmp_path: Path) -> None:
             assert opened and opened[0].ok
         finally:
             process.terminate()
-            process.wait(timeout=15)
+            code = process.wait(timeout=30)
+        assert code == 0, "SIGTERM stops Socket Mode gracefully (exit 0)"

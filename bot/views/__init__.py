@@ -7,7 +7,13 @@ serialized (`to_dict()`).
 """
 
 from bot.views.home import home_view
-from bot.views.hotfix_message import event_text, fallback_text, hotfix_message, thread_line
+from bot.views.hotfix_message import (
+    event_text,
+    fallback_text,
+    hotfix_message,
+    thread_line,
+    thread_line_after,
+)
 from bot.views.modals import open_modal, reason_modal, version_modal
 from bot.views.nudges import (
     escalation_message,
@@ -24,6 +30,7 @@ from bot.views.replies import (
     help_reply,
     history_reply,
     list_reply,
+    not_here_reply,
     status_reply,
 )
 from bot.views.report import report_reply, report_title
@@ -43,6 +50,7 @@ __all__ = [
     "hotfix_message",
     "list_reply",
     "mention",
+    "not_here_reply",
     "nudge_message",
     "open_modal",
     "reason_modal",
@@ -53,5 +61,6 @@ __all__ = [
     "snoozed_reply",
     "status_reply",
     "thread_line",
+    "thread_line_after",
     "version_modal",
 ]

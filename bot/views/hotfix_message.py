@@ -444,11 +444,20 @@ def state_actions(hotfix: HotfixSnapshot) -> ActionsBlock | None:
 
 def thread_line(hotfix: HotfixSnapshot, event: EventLine) -> str:
     """One mrkdwn line for the thread under the living message."""
+    propagating = hotfix.state is HotfixState.PROPAGATING
+    return thread_line_after(
+        event, hotfix.active_environment if propagating else None, hotfix.ready_to_solve
+    )
+
+
+def thread_line_after(event: EventLine, next_environment: str | None, ready_to_solve: bool) -> str:
+    """The thread line of an event, with what came next right after it (the outbox keeps
+    both, so a line sent late still says what was next then)."""
     line = event_line(event)
     if event.kind in ("approved", "deployed", "merged", "skipped"):
-        if hotfix.state is HotfixState.PROPAGATING and hotfix.active_environment:
-            line += f" · next: merge into {escape(hotfix.active_environment)}"
-        elif hotfix.ready_to_solve:
+        if next_environment:
+            line += f" · next: merge into {escape(next_environment)}"
+        elif ready_to_solve:
             line += " · every environment has the fix: Mark Hotfix as Solved"
     return truncate(line, 3000)
 

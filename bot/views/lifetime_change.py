@@ -55,3 +55,14 @@ def change_dismissed(application: str, modules: Sequence[str], user: str, reason
         f"<@{user}> says the untagged changes of {escape(application)} ({escape(names)}) are "
         f"not a hotfix: {escape(truncate(reason, 500))}"
     )
+
+
+def evidence_line(
+    hotfix_ref: str, application: str, module: str, environment: str, at: datetime
+) -> str:
+    """The owners' direct message: LifeTime shows a new version of a hotfix module."""
+    return (
+        f"👀 {hotfix_ref} · {escape(application)}: LifeTime shows a new "
+        f"{escape(module)} published in {escape(environment)} {at:%H:%M} UTC. "
+        "If that is the fix, confirm it with *Merged* on the hotfix message."
+    )

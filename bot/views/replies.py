@@ -198,6 +198,15 @@ def error_reply(message: str) -> tuple[str, list[Block]]:
     return truncate(text, SECTION_TEXT_LIMIT), [section(text)]
 
 
+def not_here_reply(hotfix_ref: str, where: str) -> tuple[str, list[Block]]:
+    """The bot cannot post in this conversation; `where` is mrkdwn (a channel link)."""
+    line = (
+        f":information_source: I cannot post in this conversation, so {hotfix_ref}'s message "
+        f"with its buttons is in {where}. To have it here too, invite me: `/invite @hotfix-bot`"
+    )
+    return truncate(line, SECTION_TEXT_LIMIT), [section(line)]
+
+
 def done_reply(text: str) -> tuple[str, list[Block]]:
     """A confirmation; `text` is mrkdwn written by the caller (mentions allowed)."""
     line = f":white_check_mark: {text}"

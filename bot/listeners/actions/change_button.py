@@ -20,6 +20,6 @@ def change_button(services: BotServices, change: Change) -> Callable[..., None]:
         ack()
         click = Click.of(body, action)
         outcome = change(services, services.actor(click.user), click)
-        services.publisher.publish(outcome.hotfix.ref, outcome.event)
+        services.deliverer.deliver(outcome.work)
 
     return handle

@@ -19,16 +19,17 @@ def handler(services: BotServices) -> Callable[..., None]:
     ) -> None:
         ack()
         click = Click.of(body, action)
-        hotfix, event = reminders.snooze(
+        outcome = reminders.snooze(
             services.ctx,
             services.actor(click.user),
             click.value.hotfix,
             click.value.extra,
             request_key=click.request_key,
         )
-        services.publisher.publish(hotfix.ref, event)
-        until = reminders.next_reminder(services.ctx, hotfix.ref)
-        text = views.snoozed_reply(hotfix.ref, str(event.details["for"]), until)
+        services.deliverer.deliver(outcome.work)
+        ref = outcome.hotfix.ref
+        until = reminders.next_reminder(services.ctx, ref)
+        text = views.snoozed_reply(ref, str(outcome.event.details["for"]), until)
         respond(text=text, replace_original=True)
 
     return handle

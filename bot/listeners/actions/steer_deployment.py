@@ -5,7 +5,6 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from bot.deployments import tell
 from bot.listeners.actions.clicks import Click
 from bot.services import BotServices
 from commands import deployments
@@ -24,6 +23,6 @@ def handler(services: BotServices, command: str) -> Callable[..., None]:
         ack()
         click = Click.of(body, action)
         news = STEER[command](services.ctx, services.actor(click.user), click.value.hotfix)
-        tell(services.publisher, news)
+        services.deliverer.deliver(news.work)
 
     return handle

@@ -12,7 +12,7 @@ from bot import views
 from bot.ids import ModalContext
 from bot.listeners.commands.report import report
 from bot.services import BotServices
-from commands import applications, deployments, hotfixes, queries, reminders
+from commands import applications, deployments, hotfixes, outbox, queries, reminders
 from commands import subcommands as table
 from commands.refs import looks_like_hotfix_ref
 from commands.results import Outcome
@@ -32,13 +32,41 @@ def _key(command: dict[str, Any]) -> str:
 
 
 def _changed(
-    services: BotServices, outcome: Outcome, command: dict[str, Any], respond: Respond
+    services: BotServices,
+    outcome: Outcome,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
 ) -> None:
-    services.publisher.publish(
-        outcome.hotfix.ref, outcome.event, origin_channel=command.get("channel_id")
-    )
+    unreachable = services.deliverer.deliver(outcome.work)
+    origin = command.get("channel_id")
+    if origin and origin in unreachable and outcome.work is not None:
+        _show_elsewhere(services, outcome, origin, command, respond, client)
     line = views.event_text(outcome.event)
     _private(respond, views.done_reply(f"{outcome.hotfix.ref}: {line}."))
+
+
+def _show_elsewhere(
+    services: BotServices,
+    outcome: Outcome,
+    origin: str,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+) -> None:
+    """The bot cannot post where the command was typed (a DM between people, a private
+    channel it was not invited to): say where the living message is, and how to bring it
+    here. With no home channel either, it goes to the person by DM."""
+    assert outcome.work is not None
+    elsewhere = [m.channel for m in outcome.work.messages if m.channel != origin]
+    if elsewhere:
+        where = f"<#{elsewhere[0]}>"
+    else:
+        user = command["user_id"]
+        dm = str(client.conversations_open(users=user)["channel"]["id"])
+        services.deliverer.deliver(outbox.show(services.ctx, outcome.hotfix.ref, dm))
+        where = "our direct messages"
+    _private(respond, views.not_here_reply(outcome.hotfix.ref, where))
 
 
 def help_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
@@ -61,8 +89,9 @@ def open_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: We
         modules.split(","),
         r.rest,
         request_key=_key(c),
+        origin_channel=c.get("channel_id"),
     )
-    _changed(s, outcome, c, respond)
+    _changed(s, outcome, c, respond, w)
 
 
 def status(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
@@ -85,42 +114,80 @@ def list_(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: We
 def deploy(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
     version = r.args[1] if len(r.args) > 1 else None
     outcome = hotfixes.request_deploy(
-        s.ctx, s.actor(c["user_id"]), r.args[0], version, request_key=_key(c)
+        s.ctx,
+        s.actor(c["user_id"]),
+        r.args[0],
+        version,
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
     )
-    _changed(s, outcome, c, respond)
+    _changed(s, outcome, c, respond, w)
 
 
 def merged(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
     ref, environment, module = r.args
     outcome = hotfixes.mark_merged(
-        s.ctx, s.actor(c["user_id"]), ref, environment, module, request_key=_key(c)
+        s.ctx,
+        s.actor(c["user_id"]),
+        ref,
+        environment,
+        module,
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
     )
-    _changed(s, outcome, c, respond)
+    _changed(s, outcome, c, respond, w)
 
 
 def skip(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
     ref, environment, module = r.args
     outcome = hotfixes.mark_skipped(
-        s.ctx, s.actor(c["user_id"]), ref, environment, module, r.rest, request_key=_key(c)
+        s.ctx,
+        s.actor(c["user_id"]),
+        ref,
+        environment,
+        module,
+        r.rest,
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
     )
-    _changed(s, outcome, c, respond)
+    _changed(s, outcome, c, respond, w)
 
 
 def solve(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
-    outcome = hotfixes.solve(s.ctx, s.actor(c["user_id"]), r.args[0], request_key=_key(c))
-    _changed(s, outcome, c, respond)
+    outcome = hotfixes.solve(
+        s.ctx,
+        s.actor(c["user_id"]),
+        r.args[0],
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
+    )
+    _changed(s, outcome, c, respond, w)
 
 
 def cancel(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
-    outcome = hotfixes.cancel(s.ctx, s.actor(c["user_id"]), r.args[0], r.rest, request_key=_key(c))
-    _changed(s, outcome, c, respond)
+    outcome = hotfixes.cancel(
+        s.ctx,
+        s.actor(c["user_id"]),
+        r.args[0],
+        r.rest,
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
+    )
+    _changed(s, outcome, c, respond, w)
 
 
 def deploy_failed(
     s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient
 ) -> None:
-    outcome = deployments.mark_deploy_failed(s.ctx, s.actor(c["user_id"]), r.args[0], r.rest)
-    _changed(s, outcome, c, respond)
+    outcome = deployments.mark_deploy_failed(
+        s.ctx,
+        s.actor(c["user_id"]),
+        r.args[0],
+        r.rest,
+        request_key=_key(c),
+        origin_channel=c.get("channel_id"),
+    )
+    _changed(s, outcome, c, respond, w)
 
 
 def history(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
@@ -153,22 +220,22 @@ def _members(role: str) -> Handler:
 
 
 def remind(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
-    hotfix, event = reminders.set_cadence(s.ctx, s.actor(c["user_id"]), r.args[0], r.args[1])
-    s.publisher.publish(hotfix.ref, event)
-    every = event.details.get("every")
-    text = f"{hotfix.ref}: reminders every {every}." if every else f"{hotfix.ref}: reminders off."
+    outcome = reminders.set_cadence(s.ctx, s.actor(c["user_id"]), r.args[0], r.args[1])
+    s.deliverer.deliver(outcome.work)
+    ref = outcome.hotfix.ref
+    every = outcome.event.details.get("every")
+    text = f"{ref}: reminders every {every}." if every else f"{ref}: reminders off."
     _private(respond, views.done_reply(text))
 
 
 def snooze(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: WebClient) -> None:
-    hotfix, event = reminders.snooze(
+    outcome = reminders.snooze(
         s.ctx, s.actor(c["user_id"]), r.args[0], r.args[1], request_key=_key(c)
     )
-    s.publisher.publish(hotfix.ref, event)
-    until = reminders.next_reminder(s.ctx, hotfix.ref)
-    _private(
-        respond, views.done_reply(views.snoozed_reply(hotfix.ref, event.details["for"], until))
-    )
+    s.deliverer.deliver(outcome.work)
+    ref, length = outcome.hotfix.ref, outcome.event.details["for"]
+    until = reminders.next_reminder(s.ctx, ref)
+    _private(respond, views.done_reply(views.snoozed_reply(ref, length, until)))
 
 
 # One function per Slack subcommand of the table (commands.subcommands), by name.

@@ -51,7 +51,6 @@ def apply_or_show_error(
     services: BotServices,
     block_id: str | Callable[[DomainError], str],
     change: Callable[[], Outcome],
-    origin_channel: str | None = None,
 ) -> None:
     """Run the change; a refusal is shown on the modal's field and the modal stays open.
 
@@ -65,4 +64,4 @@ def apply_or_show_error(
         ack(response_action="errors", errors={field: error.message[:2000]})
         return
     ack()
-    services.publisher.publish(outcome.hotfix.ref, outcome.event, origin_channel=origin_channel)
+    services.deliverer.deliver(outcome.work)

@@ -39,8 +39,8 @@ def handler(services: BotServices) -> Callable[..., None]:
                 severity=form.option(ids.SEVERITY_INPUT) or "high",
                 owners=form.users(ids.OWNERS_INPUT),
                 request_key=form.request_key,
+                origin_channel=form.context.channel or None,
             ),
-            origin_channel=form.context.channel or None,
         )
 
     return handle

@@ -10,7 +10,7 @@ from bot import lifetime_watch as watcher
 from bot.listeners.submissions.form import Submission, apply_or_show_error
 from bot.services import BotServices
 from commands import deployments, hotfixes, lifetime_watch
-from commands.errors import DomainError
+from commands.errors import AlreadyApplied, DomainError
 from commands.results import Outcome
 
 
@@ -33,7 +33,9 @@ def _apply(services: BotServices, form: Submission) -> Outcome:
     reason = form.text(ids.REASON_INPUT)
     key = form.request_key
     if context.purpose == "deploy_failed":
-        return deployments.mark_deploy_failed(services.ctx, actor, context.hotfix, reason)
+        return deployments.mark_deploy_failed(
+            services.ctx, actor, context.hotfix, reason, request_key=key
+        )
     if context.purpose == "reject":
         return hotfixes.reject_deploy(services.ctx, actor, context.hotfix, reason, request_key=key)
     if context.purpose == "skip":
@@ -54,12 +56,19 @@ def _not_a_hotfix(ack: Ack, services: BotServices, form: Submission) -> None:
     reason = form.text(ids.REASON_INPUT)
     try:
         change = lifetime_watch.dismiss(
-            services.ctx, form.user, int(form.context.module or 0), reason
+            services.ctx,
+            services.actor(form.user),
+            int(form.context.module or 0),
+            reason,
+            request_key=form.request_key,
         )
+    except AlreadyApplied:
+        ack()  # a Slack retry or a double submit: the first one already said it
+        return
     except DomainError as error:
         ack(response_action="errors", errors={ids.REASON_INPUT[0]: error.message[:2000]})
         return
     ack()
     watcher.tell_dismissed(
-        services.publisher.client, form.context.message_ts, change, form.user, reason
+        services.deliverer.client, form.context.message_ts, change, form.user, reason
     )

@@ -1,0 +1,1 @@
+"""`python -m chaos`: replicas killed at random while people work; see chaos/run.py."""

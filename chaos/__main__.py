@@ -1,0 +1,5 @@
+"""`python -m chaos [--quick] [--database-url postgresql://…]`."""
+
+from chaos.run import main
+
+raise SystemExit(main())
