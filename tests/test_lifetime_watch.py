@@ -13,11 +13,11 @@ from bot import ids, views
 from bot.lifetime_watch import LifeTimeWatcher
 from bot.views.hotfix_message import done_item
 from commands import lifetime_watch, queries
+from commands.actors import Actor
 from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
 from commands.context import ServiceContext
 from commands.deployers.registry import DeployerSecrets
-from commands.actors import Actor
 from commands.errors import AlreadyApplied, InvalidInput, PermissionDenied, Refused
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.lifetime_watch import LifeTimeWatch
