@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from commands import runner
+from commands import outbox, runner
 from commands.actors import Actor, require_member
 from commands.context import ServiceContext
 from commands.deployers.lifetime_api import AppStatus, LifeTimeClient, LifeTimeError
@@ -61,6 +61,29 @@ class Suggestion:
     version: str  # the version Production runs, which the hotfix environment is modified from
     modules: tuple[str, ...]
     since: datetime
+
+    def payload(self) -> dict[str, Any]:
+        """The outbox line's content: domain data, rendered by the bot when it delivers."""
+        return {
+            "suggestion": self.id,
+            "application": self.application,
+            "environment": self.environment,
+            "version": self.version,
+            "modules": list(self.modules),
+            "since": self.since.isoformat(),
+        }
+
+    @classmethod
+    def of(cls, channel: str, payload: dict[str, Any]) -> Suggestion:
+        return cls(
+            id=int(payload["suggestion"]),
+            application=str(payload["application"]),
+            channel=channel,
+            environment=str(payload["environment"]),
+            version=str(payload["version"]),
+            modules=tuple(str(m) for m in payload["modules"]),
+            since=datetime.fromisoformat(str(payload["since"])),
+        )
 
 
 @dataclass
@@ -232,17 +255,20 @@ class LifeTimeWatch:
             repository.add(suggestion)
             repository.flush()
             assert suggestion.id is not None
-            report.suggestions.append(
-                Suggestion(
-                    id=suggestion.id,
-                    application=app.name,
-                    channel=row_app.home_channel,
-                    environment=hotfix_env,
-                    version=production.version or "",
-                    modules=tuple(modules),
-                    since=since,
-                )
+            told = Suggestion(
+                id=suggestion.id,
+                application=app.name,
+                channel=row_app.home_channel,
+                environment=hotfix_env,
+                version=production.version or "",
+                modules=tuple(modules),
+                since=since,
             )
+            # The message is recorded with the observation: sent at least once, after the commit.
+            outbox.record_unattached(
+                repository, told.channel, outbox.LIFETIME_CHANGE, told.payload(), self.ctx.now()
+            )
+            report.suggestions.append(told)
         return stored
 
 
@@ -268,25 +294,14 @@ def watched_groups(ctx: ServiceContext) -> dict[str, list[WatchedApplication]]:
     return groups
 
 
-def unposted_suggestions(ctx: ServiceContext) -> list[Suggestion]:
-    """Suggestions stored but not yet posted (Slack failed last time): posted next round."""
+def still_worth_telling(ctx: ServiceContext, suggestion_id: int) -> bool:
+    """Checked right before the message is sent: a change dismissed, or in hand because a
+    hotfix was opened meanwhile, is not told any more."""
     with ctx.db.read() as repository:
-        rows = repository.session.exec(
-            select(LifeTimeSuggestion).where(
-                LifeTimeSuggestion.posted_at == None,  # noqa: E711 (SQL IS NULL)
-                LifeTimeSuggestion.dismissed_at == None,  # noqa: E711
-            )
-        ).all()
-        apps = repository.applications_by_ids(row.application_id for row in rows)
-        opened = repository.active_hotfixes_of(apps)
-        pipeline = pipeline_of(repository.environments())
-        found = []
-        for row in rows:
-            app = apps[row.application_id]
-            if not app.home_channel or row.id is None or row.application_id in opened:
-                continue  # a hotfix opened meanwhile: the change is in hand
-            found.append(_suggestion(row, app, pipeline.hotfix_environment.name, ""))
-        return found
+        row = repository.session.get(LifeTimeSuggestion, suggestion_id)
+        if row is None or row.dismissed_at is not None or row.posted_at is not None:
+            return False
+        return repository.active_hotfix(row.application_id) is None
 
 
 def mark_posted(ctx: ServiceContext, suggestion_id: int, channel: str, ts: str) -> None:
@@ -337,6 +352,21 @@ def dismiss(
         row.dismissed_by, row.dismissed_at = actor.user_id, now
         repository.add(row)
         told = _suggestion(row, app, hotfix_env, "")
+        if told.channel:
+            # Said in the message's thread, recorded with the dismissal (sent at least once).
+            outbox.record_unattached(
+                repository,
+                told.channel,
+                outbox.LIFETIME_DISMISSED,
+                {
+                    "thread_ts": row.ts or "",
+                    "application": app.name,
+                    "modules": list(told.modules),
+                    "user": actor.user_id,
+                    "reason": reason,
+                },
+                now,
+            )
         return ApplicationChange(
             application_id=row.application_id,
             kind="lifetime_change_dismissed",

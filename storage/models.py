@@ -187,9 +187,10 @@ class Outbox(SQLModel, table=True):
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    hotfix_id: int = Field(foreign_key="hotfix.id", index=True)
+    # None for messages about no hotfix (the LifeTime watch's suggestions and their threads)
+    hotfix_id: int | None = Field(default=None, foreign_key="hotfix.id", index=True)
     channel: str = Field(max_length=40)  # the living message's channel, or a user for a DM
-    kind: str = Field(max_length=20)  # event, log, warning, dm
+    kind: str = Field(max_length=20)  # event, log, warning, dm, lifetime_change, ...
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # domain JSON
     created_at: datetime
     next_attempt_at: datetime = Field(index=True)

@@ -513,7 +513,10 @@ class Repository:
         lines = (
             select(Outbox.hotfix_id)
             .where(
-                col(Outbox.delivered_at).is_(None), col(Outbox.next_attempt_at) <= now, free_line
+                col(Outbox.hotfix_id).is_not(None),
+                col(Outbox.delivered_at).is_(None),
+                col(Outbox.next_attempt_at) <= now,
+                free_line,
             )
             .order_by(col(Outbox.id))
             .limit(limit)
@@ -521,6 +524,31 @@ class Repository:
         )
         found = list(dict.fromkeys([*self.session.exec(messages), *self.session.exec(lines)]))
         return found[:limit]
+
+    def due_unattached_lines(self, now: datetime, limit: int) -> list[Outbox]:
+        """Outbox lines about no hotfix, due and not held by a live claim; rows another
+        transaction holds are skipped (SKIP LOCKED), so two sweeps never take the same line."""
+        free = or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now)
+        query = (
+            select(Outbox)
+            .where(
+                col(Outbox.hotfix_id).is_(None),
+                col(Outbox.delivered_at).is_(None),
+                col(Outbox.next_attempt_at) <= now,
+                free,
+            )
+            .order_by(col(Outbox.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.exec(query))
+
+    def outbox_lines(self, ids: Iterable[int]) -> list[Outbox]:
+        wanted = set(ids)
+        if not wanted:
+            return []
+        query = select(Outbox).where(col(Outbox.id).in_(wanted)).with_for_update()
+        return list(self.session.exec(query))
 
     def renew_outbox_claims(self, worker: str, until: datetime) -> None:
         """Every claim of this process's deliveries (named `<worker>/<delivery>`)."""

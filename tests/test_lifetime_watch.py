@@ -147,7 +147,7 @@ def test_dismissed_change_is_recorded_and_not_suggested_again(
     assert len(events) == 1 and "config tweak" in events[0].details
     clock.advance(minutes=2)
     assert watch.poll().suggestions == []
-    assert lifetime_watch.unposted_suggestions(watched) == []
+    assert not lifetime_watch.still_worth_telling(watched, told.id)  # recorded, never sent
 
 
 def test_no_suggestion_while_a_hotfix_is_open_or_versions_differ(

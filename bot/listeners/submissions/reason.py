@@ -6,7 +6,6 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot import ids
-from bot import lifetime_watch as watcher
 from bot.listeners.submissions.form import Submission, apply_or_show_error
 from bot.services import BotServices
 from commands import deployments, hotfixes, lifetime_watch
@@ -55,7 +54,7 @@ def _not_a_hotfix(ack: Ack, services: BotServices, form: Submission) -> None:
     """Dismiss the LifeTime watch's message: recorded with the reason, said in its thread."""
     reason = form.text(ids.REASON_INPUT)
     try:
-        change = lifetime_watch.dismiss(
+        lifetime_watch.dismiss(
             services.ctx,
             services.actor(form.user),
             int(form.context.module or 0),
@@ -69,6 +68,4 @@ def _not_a_hotfix(ack: Ack, services: BotServices, form: Submission) -> None:
         ack(response_action="errors", errors={ids.REASON_INPUT[0]: error.message[:2000]})
         return
     ack()
-    watcher.tell_dismissed(
-        services.deliverer.client, form.context.message_ts, change, form.user, reason
-    )
+    services.deliverer.deliver_unattached()  # the thread line, recorded with the dismissal

@@ -1,4 +1,5 @@
-"""watch: what LifeTime says environments run, untagged changes told, evidence on checklist items
+"""watch: what LifeTime says environments run, untagged changes told, evidence on checklist items;
+outbox lines about no hotfix (the watch's suggestion messages)
 
 Revision ID: 0006
 Revises: 0005
@@ -18,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Outbox lines about no hotfix: the watch's suggestion messages and their thread lines.
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.alter_column("hotfix_id", existing_type=sa.Integer(), nullable=True)
     with op.batch_alter_table("checklist_item", schema=None) as batch_op:
         batch_op.add_column(sa.Column("evidence_at", sqltypes.UTCDateTime(), nullable=True))
         batch_op.add_column(
@@ -69,3 +73,6 @@ def downgrade() -> None:
     with op.batch_alter_table("checklist_item", schema=None) as batch_op:
         batch_op.drop_column("evidence_told")
         batch_op.drop_column("evidence_at")
+    op.execute("DELETE FROM outbox WHERE hotfix_id IS NULL")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.alter_column("hotfix_id", existing_type=sa.Integer(), nullable=False)
