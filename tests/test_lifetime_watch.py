@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot import ids, views
 from bot.lifetime_watch import LifeTimeWatcher
 from bot.views.hotfix_message import done_item
-from commands import lifetime_watch, queries
+from commands import hotfixes, lifetime_watch, queries
 from commands.actors import Actor
 from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
@@ -342,20 +342,27 @@ def test_evidence_after_the_deploy_shows_on_the_item_and_owners_are_told_once(
     watcher.run()  # LifeTime now says Production and Pre-Production run 3.2.1
     clock.advance(minutes=2)
     lifetime.publish_module("Shop", "Quality Assurance", "Cart")
+    # The first owner's DM fails: the outbox keeps it and the sweep sends it (at least once).
+    bot.slack.fail_next("conversations.open", error="fatal_error")
     watcher.run()
+
+    def told_owners() -> list[object]:
+        return [
+            call
+            for call in bot.slack.calls("chat.postMessage")
+            if "LifeTime shows a new Cart" in str(call.params.get("text"))
+        ]
+
+    assert len(told_owners()) == 1
     clock.advance(minutes=2)
     watcher.run()  # the same publication: nobody is told twice
+    bot.stack.services.deliverer.sweep()
 
     hotfix = queries.hotfix_status(watched, "HF-1")
     [qa_cart] = [i for i in hotfix.checklist if i.environment == "Quality Assurance"]
     assert qa_cart.evidence_at is not None and qa_cart.status is ItemStatus.PENDING
     bot.wait_living("new Cart published in Quality Assurance")
-    told = [
-        call
-        for call in bot.slack.calls("chat.postMessage")
-        if "LifeTime shows a new Cart" in str(call.params.get("text"))
-    ]
-    assert len(told) == 2  # one DM to each owner (Ana, Raj), once
+    assert len(told_owners()) == 2  # one DM to each owner (Ana, Raj), once
 
     for environment in ("Quality Assurance", "Development"):
         value = ids.ButtonValue("HF-1", environment, "Cart").encode()
@@ -393,3 +400,39 @@ def test_a_difference_is_a_different_version_or_plus(
 ) -> None:
     line = EnvironmentLine("QA", "qa", recorded, changes, red=False, lifetime=lifetime)
     assert line.lifetime_differs is differs
+
+
+def test_a_suggestion_slack_refused_is_sent_by_the_outbox_sweep_once(
+    bot: Bot, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watcher = watcher_of(bot)
+    # Slack answers ok=false with a documented chat.postMessage error: no client retry.
+    bot.slack.fail_next("chat.postMessage", error="fatal_error")
+    lifetime.publish_module("Shop", "Pre-Production", "Pricing")
+    assert len(watcher.run()) == 1
+    assert [m for m in bot.slack.messages("C0SHOP") if not m.is_reply] == []
+    clock.advance(minutes=1)  # past the first back-off
+    bot.stack.services.deliverer.sweep()
+    clock.advance(minutes=2)
+    assert watcher.run() == []  # found once: the next rounds record nothing new
+    bot.stack.services.deliverer.sweep()
+    posted = [m for m in bot.slack.messages("C0SHOP") if not m.is_reply]
+    assert len(posted) == 1 and "Pricing" in posted[0].text
+
+
+def test_a_suggestion_is_not_sent_once_a_hotfix_is_open(
+    bot: Bot, lifetime: FakeLifeTime, clock: MovableClock
+) -> None:
+    watcher = watcher_of(bot)
+    bot.slack.fail_next("chat.postMessage", error="fatal_error")
+    lifetime.publish_module("Shop", "Pre-Production", "Cart")
+    [found] = watcher.run()
+    # Opened on the untagged changes themselves (force: LifeTime's `+` refuses a plain open).
+    hotfixes.open_hotfix(
+        bot.stack.ctx, Actor(user_id=ANA), "Shop", ["Cart"], "Totals are wrong", force=True
+    )
+    clock.advance(minutes=1)
+    bot.stack.services.deliverer.sweep()
+    assert not lifetime_watch.still_worth_telling(bot.stack.ctx, found.id)
+    texts = [m.text for m in bot.slack.messages("C0SHOP") if not m.is_reply]
+    assert not any("untagged changes" in text for text in texts)
