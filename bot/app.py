@@ -16,6 +16,7 @@ from bot.deployments import DeploymentFollower
 from bot.dispatch import Dispatcher
 from bot.errors import handle_error
 from bot.health import Health
+from bot.lifetime_watch import LifeTimeWatcher
 from bot.metrics import count_deployment
 from bot.reminders import Sweeper, worker_name
 from bot.services import BotServices
@@ -45,6 +46,7 @@ def build_app(
     # right after the commit.
     ctx.worker = ctx.worker or worker_name()
     deliverer = Deliverer(ctx, client, ctx.worker)
+    watcher = LifeTimeWatcher(ctx, deliverer, timedelta(seconds=settings.lifetime_watch_seconds))
     services = BotServices(
         ctx=ctx,
         admins=settings.admins,
@@ -53,7 +55,9 @@ def build_app(
         follower=DeploymentFollower(ctx, deliverer),
         dispatch=Dispatcher(),
         health=Health(ctx, client),
+        watcher=watcher,
     )
+    services.health.watch_lifetime(watcher)
     app.middleware(_mark_retries)
     app.error(handle_error)
     listeners.register(app, services)

@@ -18,9 +18,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import observe, views
+from bot.views.lifetime_change import change_dismissed, change_message, evidence_line
 from bot.views.text import escape, truncate
-from commands import outbox
+from commands import lifetime_evidence, lifetime_watch, outbox
 from commands.context import ServiceContext
+from commands.lifetime_watch import Suggestion
 from commands.outbox import Delivered, LineWork, LivingWork, Work
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,24 @@ class Deliverer:
         claimed = outbox.claim_due(self.ctx, self.worker)
         for work in claimed:
             self.deliver(work)
-        return len(claimed)
+        return len(claimed) + self.deliver_unattached()
+
+    def deliver_unattached(self) -> int:
+        """Send what is due about no hotfix (the LifeTime watch's messages); how many sent."""
+        sent = 0
+        with self._lock:
+            self._busy += 1
+        try:
+            while (loose := outbox.claim_unattached(self.ctx, self.worker)) is not None:
+                done = Delivered()
+                for line in loose.lines:
+                    self._send_unattached(line, done)
+                outbox.finish_unattached(self.ctx, loose, done)
+                sent += len(done.sent_lines)
+        finally:
+            with self._lock:
+                self._busy -= 1
+        return sent
 
     def sweep_safely(self) -> None:
         """The scheduled job: a failure is logged and the next sweep tries again."""
@@ -189,6 +208,53 @@ class Deliverer:
             done.failed_lines.add(line.id)
             log.warning("could not tell %s to %s: %s", work.hotfix.ref, line.channel, error)
 
+    def _send_unattached(self, line: LineWork, done: Delivered) -> None:
+        payload = line.payload
+        try:
+            if line.kind == outbox.LIFETIME_CHANGE:
+                change = Suggestion.of(line.channel, payload)
+                if not lifetime_watch.still_worth_telling(self.ctx, change.id):
+                    done.dropped_lines.add(line.id)
+                    return
+                text, blocks = change_message(
+                    change.id,
+                    change.application,
+                    change.environment,
+                    change.version,
+                    change.modules,
+                    change.since,
+                )
+                answer = self.client.chat_postMessage(
+                    channel=line.channel, text=text, blocks=blocks
+                )
+                # Kept at once, like a living message's first post: the thread line of a
+                # dismissal needs it, and a sent message is not sent again.
+                lifetime_watch.mark_posted(self.ctx, change.id, line.channel, str(answer["ts"]))
+            elif line.kind == outbox.LIFETIME_DISMISSED:
+                text = change_dismissed(
+                    str(payload["application"]),
+                    tuple(payload["modules"]),
+                    str(payload["user"]),
+                    str(payload["reason"]),
+                )
+                thread = str(payload.get("thread_ts") or "") or None
+                self.client.chat_postMessage(channel=line.channel, thread_ts=thread, text=text)
+            else:
+                log.error("outbox line %d: unknown kind %s about no hotfix", line.id, line.kind)
+                done.dropped_lines.add(line.id)
+                return
+            done.sent_lines.add(line.id)
+        except SlackApiError as error:
+            reason = str(error.response.get("error"))
+            if reason in UNREACHABLE:
+                done.dropped_lines.add(line.id)
+            else:
+                done.failed_lines.add(line.id)
+            log.warning("could not send %s to %s: %s", line.kind, line.channel, reason)
+        except Exception as error:
+            done.failed_lines.add(line.id)
+            log.warning("could not send %s to %s: %s", line.kind, line.channel, error)
+
     def _render(self, work: Work, line: LineWork) -> str:
         payload = line.payload
         if line.kind == outbox.EVENT:
@@ -200,6 +266,15 @@ class Deliverer:
         if line.kind == outbox.REMINDED:
             at = datetime.fromisoformat(str(payload["at"]))
             return views.reminder_thread_line(work.hotfix, tuple(payload["users"]), at)
+        if payload.get("about") == lifetime_evidence.EVIDENCE:
+            evidence = lifetime_evidence.evidence_of(payload)
+            return evidence_line(
+                evidence.hotfix_ref,
+                evidence.application,
+                evidence.module,
+                evidence.environment,
+                evidence.at,
+            )
         if line.kind == outbox.LOG:
             lines = [f"`{escape(truncate(str(text), 300))}`" for text in payload["lines"]]
             return "📜 " + "\n".join(lines)

@@ -29,6 +29,10 @@ class SchedulerLike(Protocol):
     def running(self) -> bool: ...
 
 
+class LifeTimeWatchLike(Protocol):
+    def problems(self) -> dict[str, str]: ...
+
+
 class Health:
     def __init__(self, ctx: ServiceContext, client: WebClient) -> None:
         self.ctx = ctx
@@ -41,14 +45,21 @@ class Health:
         )
         self.registry = metrics.registry_for(ctx)
         self.scheduler: SchedulerLike | None = None
+        self.lifetime: LifeTimeWatchLike | None = None
         self._slack_accepted = False
         self._lock = threading.Lock()
 
     def watch_scheduler(self, scheduler: SchedulerLike) -> None:
         self.scheduler = scheduler
 
+    def watch_lifetime(self, watch: LifeTimeWatchLike) -> None:
+        self.lifetime = watch
+
     def readiness(self) -> tuple[bool, dict[str, str]]:
-        """Each check's state ("ok" or what is wrong), and whether all are ok."""
+        """Each check's state ("ok" or what is wrong), and whether all are ok.
+
+        A LifeTime that does not answer is a detail (``lifetime_watch``), not a failed check:
+        the bot still does its job, and the watch backs off until LifeTime answers."""
         checks = {
             "database": self._database(),
             "schema": "unknown",
@@ -57,7 +68,13 @@ class Health:
         }
         if checks["database"] == OK:
             checks["schema"] = self._schema()
-        return all(state == OK for state in checks.values()), checks
+        ready = all(state == OK for state in checks.values())
+        problems = self.lifetime.problems() if self.lifetime is not None else {}
+        if problems:
+            checks["lifetime_watch"] = "; ".join(
+                f"{url}: {what}" for url, what in sorted(problems.items())
+            )
+        return ready, checks
 
     def metrics_page(self) -> tuple[bytes, str]:
         return metrics.exposition(self.registry)

@@ -23,6 +23,10 @@ ABORT_DEPLOYMENT = "hotfix_deploy_abort"  # value: HF-12
 RETRY_DEPLOYMENT = "hotfix_deploy_retry"  # value: HF-12
 MARK_DEPLOY_FAILED = "hotfix_deploy_mark_failed"  # value: HF-12 -> opens REASON_MODAL
 
+# The LifeTime watch's message about untagged changes in the hotfix environment.
+OPEN_FROM_CHANGE = "lifetime_change_open"  # value: extra <suggestion id> -> opens OPEN_MODAL
+NOT_A_HOTFIX = "lifetime_change_dismiss"  # value: extra <suggestion id> -> opens REASON_MODAL
+
 MERGED_PATTERN = re.compile(rf"^{MERGED}(:\d+)?$")
 SKIP_PATTERN = re.compile(rf"^{SKIP}(:\d+)?$")
 SNOOZE_PATTERN = re.compile(rf"^{SNOOZE}(:\w+)?$")

@@ -32,6 +32,10 @@ class DeploymentFollowerLike(Protocol):
     def watch_safely(self) -> None: ...
 
 
+class LifeTimeWatcherLike(Protocol):
+    def run_safely(self) -> None: ...
+
+
 class DelivererLike(Protocol):
     def sweep_safely(self) -> None: ...
 
@@ -187,6 +191,8 @@ def start_scheduler(
     every_seconds: float,
     follower: DeploymentFollowerLike | None = None,
     follow_every_seconds: float = 5.0,
+    watcher: LifeTimeWatcherLike | None = None,
+    watch_every_seconds: float = 120.0,
     deliverer: DelivererLike | None = None,
     deliver_every_seconds: float = 2.0,
 ) -> BackgroundScheduler:
@@ -228,6 +234,16 @@ def start_scheduler(
             id="regression-watch",
             max_instances=1,
             coalesce=True,
+        )
+    if watcher is not None:
+        scheduler.add_job(
+            as_job("lifetime-watch", watcher.run_safely),
+            "interval",
+            seconds=watch_every_seconds,
+            id="lifetime-watch",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
         )
     scheduler.add_job(
         as_job("reminder-sweep", sweeper.sweep_safely),

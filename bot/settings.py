@@ -64,6 +64,7 @@ class Settings:
     sweep_seconds: float = 60.0
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
     deploy_poll_seconds: float = 5.0
+    lifetime_watch_seconds: float = 120.0
     deploy_stuck_after: timedelta = timedelta(minutes=15)
     outbox: OutboxPolicy = field(default_factory=OutboxPolicy)
     outbox_sweep_seconds: float = 2.0
@@ -148,6 +149,14 @@ class Settings:
         except ValueError:
             errors.append(f"DEPLOY_POLL_SECONDS is malformed: '{poll_text}' (0.1 to 600)")
             deploy_poll_seconds = 5.0
+        watch_text = env.get("LIFETIME_WATCH_SECONDS", "").strip() or "120"
+        try:
+            lifetime_watch_seconds = float(watch_text)
+            if not 1 <= lifetime_watch_seconds <= 86400:
+                raise ValueError(watch_text)
+        except ValueError:
+            errors.append(f"LIFETIME_WATCH_SECONDS is malformed: '{watch_text}' (1 to 86400)")
+            lifetime_watch_seconds = 120.0
         stuck_after = timedelta(minutes=15)
         stuck_text = env.get("DEPLOY_STUCK_AFTER", "").strip()
         if stuck_text:
@@ -214,6 +223,7 @@ class Settings:
                 public_url=public_url,
             ),
             deploy_poll_seconds=deploy_poll_seconds,
+            lifetime_watch_seconds=lifetime_watch_seconds,
             deploy_stuck_after=stuck_after,
             outbox=outbox,
             outbox_sweep_seconds=outbox_sweep_seconds,

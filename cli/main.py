@@ -417,8 +417,10 @@ def serve(socket_mode: bool) -> None:
             settings.sweep_seconds,
             services.follower,
             settings.deploy_poll_seconds,
-            services.deliverer,
-            settings.outbox_sweep_seconds,
+            deliverer=services.deliverer,
+            deliver_every_seconds=settings.outbox_sweep_seconds,
+            watcher=services.watcher,
+            watch_every_seconds=settings.lifetime_watch_seconds,
         )
         services.health.watch_scheduler(scheduler)
         stop_accepting: Callable[[], None]

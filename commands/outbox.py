@@ -38,6 +38,9 @@ LOG = "log"  # deployment log lines in the thread
 WARNING = "warning"  # a regression warning in the thread
 DIRECT = "dm"  # a direct message to a person (channel holds the user id)
 REMINDED = "reminded"  # who a reminder round nudged, in the thread
+# Lines about no hotfix (hotfix_id None), claimed line by line rather than hotfix by hotfix:
+LIFETIME_CHANGE = "lifetime_change"  # the watch's message with Open hotfix / Not a hotfix…
+LIFETIME_DISMISSED = "lifetime_dismissed"  # who said Not a hotfix and why, in its thread
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,66 @@ def release_all(ctx: ServiceContext, worker: str) -> None:
 def forget_delivered(ctx: ServiceContext) -> int:
     with ctx.db.write() as repository:
         return repository.forget_delivered(ctx.now() - ctx.outbox.keep_delivered)
+
+
+def record_unattached(
+    repository: Repository, channel: str, kind: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """A message about no hotfix, written in the transaction of what it tells."""
+    repository.add(
+        Outbox(
+            hotfix_id=None,
+            channel=channel,
+            kind=kind,
+            payload=json.dumps(payload, sort_keys=True),
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LooseWork:
+    """Lines about no hotfix under one claim."""
+
+    lines: tuple[LineWork, ...]
+    claim: str
+
+
+def claim_unattached(ctx: ServiceContext, worker: str, limit: int = 50) -> LooseWork | None:
+    """Claim lines about no hotfix that are due; None when there are none."""
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        rows = repository.due_unattached_lines(now, limit)
+        if not rows:
+            return None
+        claim = new_claim(worker)
+        for row in rows:
+            row.claimed_by, row.claimed_until = claim, now + ctx.outbox.lease
+            repository.add(row)
+        repository.flush()
+        return LooseWork(
+            tuple(
+                LineWork(_id(row), row.channel, row.kind, json.loads(row.payload)) for row in rows
+            ),
+            claim,
+        )
+
+
+def finish_unattached(ctx: ServiceContext, work: LooseWork, done: Delivered) -> None:
+    """Record what was sent, back off what failed, release the claim."""
+    now = ctx.now()
+    with ctx.db.write() as repository:
+        for line in repository.outbox_lines(line.id for line in work.lines):
+            if line.claimed_by != work.claim:
+                continue  # the lease passed on: whoever holds it now decides
+            if line.id in done.sent_lines or line.id in done.dropped_lines:
+                line.delivered_at = now
+            elif line.id in done.failed_lines:
+                line.attempts += 1
+                line.next_attempt_at = now + backoff(ctx.outbox, line.attempts)
+            line.claimed_by, line.claimed_until = None, None
+            repository.add(line)
 
 
 def backoff(policy: OutboxPolicy, attempts: int) -> timedelta:

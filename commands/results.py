@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from commands.deployers.port import KNOWN
+from commands.errors import InvalidInput
 from commands.lifecycle import HotfixState, ItemStatus
 from commands.refs import Severity
+from commands.versions import Version
 
 if TYPE_CHECKING:
     from commands.outbox import Work
@@ -26,10 +28,25 @@ class EnvironmentLine:
     is_production: bool = False
     is_hotfix_environment: bool = False
     fix: str = ""  # for a hotfix: "has the fix", "merging now", "waits for the fix", ...
+    lifetime: str | None = None  # what the LifeTime watch last saw there: "1.7.1+", "untagged"
 
     @property
     def shown_version(self) -> str:
         return f"{self.tag}+" if self.has_changes else self.tag
+
+    @property
+    def lifetime_differs(self) -> bool:
+        """LifeTime says this environment runs something else than the bot recorded (``1.7``
+        and ``1.7.0`` are the same version)."""
+        if self.lifetime is None or self.lifetime == self.shown_version:
+            return False
+        theirs, mine = self.lifetime.removesuffix("+"), self.tag
+        if self.lifetime.endswith("+") != self.has_changes:
+            return True
+        try:
+            return Version.parse(theirs) != Version.parse(mine)
+        except InvalidInput:
+            return True
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class ChecklistLine:
     reason: str | None = None
     done_by: str | None = None
     done_at: datetime | None = None
+    evidence_at: datetime | None = None  # LifeTime saw a new version of it there then
 
 
 @dataclass(frozen=True)

@@ -43,14 +43,17 @@ class ApplicationFacts:
     applications: dict[int, Application]
     versions: dict[int, dict[int, AppVersion]]
     members: dict[int, list[Member]]
+    lifetime: dict[int, dict[int, str]]  # application id -> environment id -> LifeTime's label
 
     @classmethod
     def load(cls, repository: Repository, applications: Iterable[Application]) -> ApplicationFacts:
         known = {a.id: a for a in applications if a.id is not None}
+        versions, lifetime = repository.versions_with_lifetime_of(known)
         return cls(
             applications=known,
-            versions=repository.versions_of_applications(known),
+            versions=versions,
             members=repository.members_of_applications(known),
+            lifetime=lifetime,
         )
 
 
@@ -89,6 +92,7 @@ def hotfix_snapshots(
                 reason=item.reason,
                 done_by=item.done_by,
                 done_at=item.done_at,
+                evidence_at=item.evidence_at,
             )
             for item in checklists.get(hotfix.id, [])
         )
@@ -127,6 +131,7 @@ def hotfix_snapshots(
                     pipeline,
                     environment_rows,
                     versions[hotfix.application_id],
+                    facts.lifetime.get(hotfix.application_id, {}),
                     state,
                     entries,
                     order,
@@ -175,6 +180,7 @@ def _hotfix_pipeline(
     pipeline: Pipeline,
     rows: Sequence[EnvironmentRow],
     versions: dict[int, AppVersion],
+    lifetime: dict[int, str],
     state: HotfixState,
     entries: Sequence[ChecklistEntry],
     order: Sequence[str],
@@ -221,6 +227,7 @@ def _hotfix_pipeline(
                 is_production=is_production,
                 is_hotfix_environment=is_hotfix,
                 fix=fix,
+                lifetime=lifetime.get(row.id or 0),
             )
         )
     return tuple(lines)
@@ -260,6 +267,7 @@ def application_snapshots(
                 red=hotfix is not None and row.name == pipeline.hotfix_environment_name,
                 is_production=row.name == pipeline.production.name,
                 is_hotfix_environment=row.name == pipeline.hotfix_environment_name,
+                lifetime=facts.lifetime.get(application.id, {}).get(row.id or 0),
             )
             for row in reversed(environment_rows)
         )

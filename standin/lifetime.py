@@ -267,6 +267,8 @@ class FakeLifeTime(LoopbackServer):
         self._next_conflicts: list[JSON] = []
         self._next_script: tuple[str, ...] | None = None
         self.one_plan_per_target = False  # True: LifeTime before 11.21.0
+        # False: AppStatusInEnvs without BaseApplicationVersionLabel (only the version key)
+        self.version_labels_in_status = True
         self._refuse_starts: list[int] = []  # statuses answered to the next start commands
         self._slow_reads = 0  # reads a newly tagged version stays unusable
         self._unready: dict[str, int] = {}  # version key -> reads left before it is usable
@@ -328,6 +330,22 @@ class FakeLifeTime(LoopbackServer):
                 modules = {module: _new_key() for module in modules}
             self._running[(env.key, app.key)] = _Running(tagged.key, modified, modules)
             return tagged.key
+
+    def publish_module(self, app_name: str, env_name: str, module: str) -> str:
+        """Someone publishes ``module`` in ``env_name`` without tagging: the environment runs a
+        new module version, and LifeTime marks the application IsModified (the red ``+``).
+        Returns the new module version key."""
+        with self._lock:
+            app = self._application_named(app_name)
+            env = self._environment_named(env_name)
+            running = self._running.get((env.key, app.key))
+            if running is None:
+                raise ValueError(f"{app_name} does not run in {env_name}")
+            module_key = app.modules[module]
+            new_key = _new_key()
+            running.module_version_keys[module_key] = new_key
+            running.modified = True
+            return new_key
 
     @property
     def token(self) -> str:
@@ -564,6 +582,7 @@ class FakeLifeTime(LoopbackServer):
             ("GET", "/applications/", self._get_applications),
             ("GET", f"/environments/{key}/applications/{key}/", self._get_app_in_env),
             ("GET", f"/applications/{key}/versions/{key}/", self._get_version),
+            ("GET", f"/modules/{key}/", self._get_module),
             ("POST", f"/environments/{key}/applications/{key}/versions/", self._post_version),
             ("GET", "/deployments/", self._get_deployments),
             ("POST", "/deployments/", self._post_deployment),
@@ -606,6 +625,15 @@ class FakeLifeTime(LoopbackServer):
         if tagged is None or tagged.application_key != app.key or self._still_processing(match[2]):
             raise _ApiError(404, f"Failed to retrieve the application with key {app.key}.")
         return _Answer(200, self._version_json(tagged, modules=flag == "true"))
+
+    def _get_module(self, request: _Request, match: re.Match[str]) -> _Answer:
+        # A Module record (swagger: GET /modules/{ModuleKey}/; Key, Name, Description, Kind).
+        for app in self._applications.values():
+            for name, module_key in app.modules.items():
+                if module_key == match[1]:
+                    body = {"Key": module_key, "Name": name, "Description": "", "Kind": "eSpace"}
+                    return _Answer(200, body)
+        raise _ApiError(404, f"Failed to retrieve the module with key {match[1]}.")
 
     def _still_processing(self, version_key: str) -> bool:
         """A slow new version: unusable (and counted down) until its reads are spent."""
@@ -891,6 +919,8 @@ class FakeLifeTime(LoopbackServer):
             "MobileAppsStatus": [],
             "DeploymentZoneKey": "",
         }
+        if self.version_labels_in_status:
+            status["BaseApplicationVersionLabel"] = tagged.version
         if modules:
             status["ModuleStatusInEnvs"] = [
                 {

@@ -75,8 +75,8 @@ class LocalSlackStack:
                 self.sweep_seconds,
                 self.services.follower,
                 self.sweep_seconds,
-                self.services.deliverer,
-                self.sweep_seconds,
+                deliverer=self.services.deliverer,
+                deliver_every_seconds=self.sweep_seconds,
             )
             self.services.health.watch_scheduler(self.scheduler)
         self.driver = SlackDriver(

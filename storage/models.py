@@ -152,6 +152,10 @@ class ChecklistItem(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     done_by: str | None = Field(default=None, max_length=40)
     done_at: datetime | None = None
+    # When the LifeTime watch first saw a new version of the module in the environment after
+    # the Production deploy: evidence shown on the item, never a mark by itself.
+    evidence_at: datetime | None = None
+    evidence_told: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
 class Message(SQLModel, table=True):
@@ -183,9 +187,10 @@ class Outbox(SQLModel, table=True):
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    hotfix_id: int = Field(foreign_key="hotfix.id", index=True)
+    # None for messages about no hotfix (the LifeTime watch's suggestions and their threads)
+    hotfix_id: int | None = Field(default=None, foreign_key="hotfix.id", index=True)
     channel: str = Field(max_length=40)  # the living message's channel, or a user for a DM
-    kind: str = Field(max_length=20)  # event, log, warning, dm
+    kind: str = Field(max_length=20)  # event, log, warning, dm, lifetime_change, ...
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # domain JSON
     created_at: datetime
     next_attempt_at: datetime = Field(index=True)
@@ -271,3 +276,36 @@ class Deployment(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)
     claimed_until: datetime | None = None
+
+
+class LifeTimeObservation(SQLModel, table=True):
+    """What LifeTime last said an environment runs of an application (the watch's memory)."""
+
+    __tablename__ = "lifetime_observation"
+
+    application_id: int = Field(foreign_key="application.id", primary_key=True)
+    environment_id: int = Field(foreign_key="environment.id", primary_key=True)
+    label: str = Field(max_length=60)  # "1.7.1", "1.7.1+" (untagged changes), "untagged"
+    version: str | None = Field(default=None, max_length=40)
+    modified: bool = False
+    module_versions: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    observed_at: datetime
+    changed_at: datetime  # when LifeTime's answer for this pair last changed
+
+
+class LifeTimeSuggestion(SQLModel, table=True):
+    """An untagged change in the hotfix environment the bot told the home channel about."""
+
+    __tablename__ = "lifetime_suggestion"
+    __table_args__ = (UniqueConstraint("application_id", "change"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    change: str = Field(max_length=64)  # digest of the changed modules and their versions
+    modules: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    since: datetime
+    posted_at: datetime | None = None
+    channel: str | None = Field(default=None, max_length=40)
+    ts: str | None = Field(default=None, max_length=40)
+    dismissed_by: str | None = Field(default=None, max_length=40)
+    dismissed_at: datetime | None = None

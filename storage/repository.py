@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import and_, case, func, literal, literal_column, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -28,6 +28,7 @@ from storage.models import (
     Hotfix,
     HotfixModule,
     HotfixOwner,
+    LifeTimeObservation,
     Member,
     Message,
     Module,
@@ -210,6 +211,31 @@ class Repository:
         for row in self.session.exec(query):
             result.setdefault(row.application_id, {})[row.environment_id] = row
         return result
+
+    def versions_with_lifetime_of(
+        self, ids: Iterable[int]
+    ) -> tuple[dict[int, dict[int, AppVersion]], dict[int, dict[int, str]]]:
+        """The recorded versions, and beside them what the LifeTime watch last saw (application
+        id -> environment id -> label), in one query."""
+        versions: dict[int, dict[int, AppVersion]] = {}
+        labels: dict[int, dict[int, str]] = {}
+        wanted = set(ids)
+        if not wanted:
+            return versions, labels
+        seen = and_(
+            col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+            col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+        )
+        query = (
+            select(AppVersion, LifeTimeObservation.label)
+            .outerjoin(LifeTimeObservation, seen)
+            .where(col(AppVersion.application_id).in_(wanted))
+        )
+        for row, label in self.session.exec(query):
+            versions.setdefault(row.application_id, {})[row.environment_id] = row
+            if label is not None:
+                labels.setdefault(row.application_id, {})[row.environment_id] = label
+        return versions, labels
 
     def module_revision(self, module_id: int, environment_id: int) -> ModuleRevision | None:
         return self.session.get(ModuleRevision, (module_id, environment_id))
@@ -487,7 +513,10 @@ class Repository:
         lines = (
             select(Outbox.hotfix_id)
             .where(
-                col(Outbox.delivered_at).is_(None), col(Outbox.next_attempt_at) <= now, free_line
+                col(Outbox.hotfix_id).is_not(None),
+                col(Outbox.delivered_at).is_(None),
+                col(Outbox.next_attempt_at) <= now,
+                free_line,
             )
             .order_by(col(Outbox.id))
             .limit(limit)
@@ -495,6 +524,31 @@ class Repository:
         )
         found = list(dict.fromkeys([*self.session.exec(messages), *self.session.exec(lines)]))
         return found[:limit]
+
+    def due_unattached_lines(self, now: datetime, limit: int) -> list[Outbox]:
+        """Outbox lines about no hotfix, due and not held by a live claim; rows another
+        transaction holds are skipped (SKIP LOCKED), so two sweeps never take the same line."""
+        free = or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now)
+        query = (
+            select(Outbox)
+            .where(
+                col(Outbox.hotfix_id).is_(None),
+                col(Outbox.delivered_at).is_(None),
+                col(Outbox.next_attempt_at) <= now,
+                free,
+            )
+            .order_by(col(Outbox.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.exec(query))
+
+    def outbox_lines(self, ids: Iterable[int]) -> list[Outbox]:
+        wanted = set(ids)
+        if not wanted:
+            return []
+        query = select(Outbox).where(col(Outbox.id).in_(wanted)).with_for_update()
+        return list(self.session.exec(query))
 
     def renew_outbox_claims(self, worker: str, until: datetime) -> None:
         """Every claim of this process's deliveries (named `<worker>/<delivery>`)."""

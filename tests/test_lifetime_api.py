@@ -510,3 +510,43 @@ def test_the_stand_in_refuses_date_times_where_lifetime_wants_dates(
         env = client.environment_by_name("Production")
         version_key = client.application_in_environment(env.key, app.key).version_key
         client._get(f"/applications/{app.key}/versions/{version_key}/", "read")
+
+
+def test_every_applications_status_everywhere_comes_in_one_call(
+    client: LifeTimeClient, lifetime: FakeLifeTime
+) -> None:
+    before = len(lifetime.calls)
+    statuses = client.application_statuses()
+    assert lifetime.calls[before:] == [("GET", "/applications/")]
+    mine = [s for s in statuses if s.application_name == APP]
+    assert len(mine) == 4
+    labels = sorted(s.label for s in mine)
+    assert labels == ["1.7.0", "1.7.0", "1.7.0", "1.7.0+"]
+    assert all(len(s.module_version_keys) == 2 for s in mine)
+
+
+def test_statuses_without_version_labels_read_each_version_once(
+    client: LifeTimeClient, lifetime: FakeLifeTime
+) -> None:
+    lifetime.version_labels_in_status = False
+    before = len(lifetime.calls)
+    statuses = client.application_statuses()
+    assert sorted(s.label for s in statuses if s.application_name == APP)[-1] == "1.7.0+"
+    reads = [path for _, path in lifetime.calls[before:] if "/versions/" in path]
+    assert len(reads) == 1  # eCommerce runs one tagged version everywhere: read once
+
+
+def test_version_modules_and_module_names_say_which_module_changed(
+    client: LifeTimeClient, lifetime: FakeLifeTime
+) -> None:
+    lifetime.publish_module(APP, "Quality Assurance", "Catalog")
+    qa = client.environment_by_name("Quality Assurance")
+    [status] = [
+        s
+        for s in client.application_statuses()
+        if s.application_name == APP and s.environment_key == qa.key
+    ]
+    assert status.is_modified and status.version_key is not None
+    tagged = client.version_modules(status.application_key, status.version_key)
+    changed = [m for m, v in tagged.items() if v not in status.module_version_keys]
+    assert [client.module_name(m) for m in changed] == ["Catalog"]

@@ -90,3 +90,16 @@ def test_problems_are_all_reported_and_placeholders_named() -> None:
         "SLACK_SIGNING_SECRET is malformed: expected something like a 32-hex secret",
         "DATABASE_WAIT is malformed: '2h' is more than an hour (seconds, like 30)",
     ]
+
+
+def test_lifetime_watch_seconds_defaults_to_two_minutes_and_refuses_nonsense() -> None:
+    assert Settings.from_environment({}, slack=False).lifetime_watch_seconds == 120.0
+    assert (
+        Settings.from_environment(
+            {"LIFETIME_WATCH_SECONDS": "30"}, slack=False
+        ).lifetime_watch_seconds
+        == 30.0
+    )
+    for bad in ("often", "0", "-5"):
+        with pytest.raises(SettingsError, match="LIFETIME_WATCH_SECONDS is malformed"):
+            Settings.from_environment({"LIFETIME_WATCH_SECONDS": bad}, slack=False)

@@ -263,11 +263,29 @@ def done_summary(items: tuple[ChecklistLine, ...], limit: int = 400) -> str:
     return f"{merged} merged, {skipped} skipped"
 
 
-def done_item(item: ChecklistLine) -> str:
+def evidence(item: ChecklistLine) -> str:
+    """What the LifeTime watch saw: "new Checkout published in Quality Assurance 14:02"."""
+    if item.evidence_at is None:
+        return ""
+    return (
+        f"new {escape(truncate(item.module, 60))} published in {escape(item.environment)} "
+        f"{item.evidence_at:%H:%M}"
+    )
+
+
+def done_item(item: ChecklistLine, watched: bool = False) -> str:
+    """``watched``: the application deploys with LifeTime, whose watch may show evidence."""
     module = escape(truncate(item.module, 60))
     by = f" by {mention(item.done_by)}" if item.done_by else ""
     if item.status is ItemStatus.MERGED:
-        return f"{module} merged{by}"
+        if not watched:
+            return f"{module} merged{by}"
+        seen = evidence(item)
+        return (
+            f"{module} merged{by} · {seen}"
+            if seen
+            else f"{module} merged{by}, no LifeTime evidence"
+        )
     reason = f": {rich(truncate(item.reason, 120))}" if item.reason else ""
     return f"{module} skipped{by}{reason}"
 
@@ -285,7 +303,8 @@ def checklist_blocks(hotfix: HotfixSnapshot, environment: str, interactive: bool
     ]
     if done:
         rows = [
-            f"{'🔀' if item.status is ItemStatus.MERGED else '⏭️'} {done_item(item)}"
+            f"{'🔀' if item.status is ItemStatus.MERGED else '⏭️'} "
+            f"{done_item(item, hotfix.deployer == 'lifetime')}"
             for item in done
         ]
         text = "\n".join(rows) if len(rows) <= 5 else join_limited(rows, 700, separator=" · ")
@@ -297,9 +316,11 @@ def checklist_blocks(hotfix: HotfixSnapshot, environment: str, interactive: bool
             blocks.append(section(f"⏳ pending: {names}"))
         return blocks
     shown = pending[:MAX_MODULE_BUTTONS]
+    seen = {item.module: evidence(item) for item in items if item.evidence_at is not None}
     for index, module in enumerate(shown):
         value = ids.ButtonValue(hotfix.ref, environment, module).encode()
-        blocks.append(section(f"⏳ *{escape(truncate(module, 150))}* · pending"))
+        note = f" · 👀 {seen[module]} (confirm with Merged)" if module in seen else ""
+        blocks.append(section(f"⏳ *{escape(truncate(module, 150))}* · pending{note}"))
         blocks.append(
             ActionsBlock(
                 elements=[

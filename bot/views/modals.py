@@ -32,6 +32,7 @@ _SUBMIT = {
     "reject": "Reject",
     "skip": "Skip module",
     "deploy_failed": "Mark failed",
+    "not_a_hotfix": "Not a hotfix",
 }
 
 
@@ -53,8 +54,15 @@ def _modal(
     )
 
 
-def open_modal(applications: list[ApplicationSnapshot], context: ModalContext) -> View:
-    """The form behind `/hotfix open` without arguments."""
+def open_modal(
+    applications: list[ApplicationSnapshot],
+    context: ModalContext,
+    *,
+    application: str | None = None,
+    modules: str | None = None,
+) -> View:
+    """The form behind `/hotfix open` without arguments; ``application`` and ``modules`` fill
+    it in (the LifeTime watch's *Open hotfix* knows which modules changed)."""
     title = "Open a hotfix"
     if not applications:
         blocks: list[Block] = [
@@ -81,14 +89,19 @@ def open_modal(applications: list[ApplicationSnapshot], context: ModalContext) -
             block_id=block_id,
             label=plain("Application"),
             element=StaticSelectElement(
-                action_id=action_id, placeholder=plain("Choose an application"), options=options
+                action_id=action_id,
+                placeholder=plain("Choose an application"),
+                options=options,
+                initial_option=next((o for o in options if o.value == application), None),
             ),
         ),
         InputBlock(
             block_id=ids.MODULES_INPUT[0],
             label=plain("Modules with the defect"),
             element=PlainTextInputElement(
-                action_id=ids.MODULES_INPUT[1], placeholder=plain("Checkout, Payments")
+                action_id=ids.MODULES_INPUT[1],
+                placeholder=plain("Checkout, Payments"),
+                initial_value=modules or None,
             ),
             hint=plain(modules_hint, HINT_LIMIT),
         ),
@@ -157,13 +170,18 @@ def version_modal(hotfix: HotfixSnapshot, context: ModalContext) -> View:
     return _modal(ids.VERSION_MODAL, "Another version", blocks, context, submit="Tag & Deploy")
 
 
-def reason_modal(context: ModalContext, title: str, prompt: str) -> View:
-    """Asks why (reject, skip, cancel); the answer is required."""
+def reason_modal(
+    context: ModalContext, title: str, prompt: str, *, subject: str | None = None
+) -> View:
+    """Asks why (reject, skip, cancel, not a hotfix); the answer is required. ``subject``
+    replaces the line saying what it is about (made from the context otherwise)."""
     about = [f"*{escape(context.hotfix)}*"] if context.hotfix else []
     if context.module:
         about.append(f"module *{escape(context.module)}*")
     if context.environment:
         about.append(f"in *{escape(context.environment)}*")
+    if subject is not None:
+        about = [escape(subject)]
     blocks: list[Block] = [context_block(" · ".join(about))] if about else []
     blocks.append(
         InputBlock(

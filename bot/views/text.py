@@ -150,6 +150,8 @@ def pipeline_code(
             row += f"{mark} "
         if with_fix and line.fix:
             row += line.fix
+        if line.lifetime_differs:
+            row = f"{row.rstrip()}  (LifeTime: {line.lifetime})"
         rows.append(escape(row.rstrip()))
     body = join_lines(rows, limit - 8)
     return f"```\n{body}\n```"
@@ -160,5 +162,7 @@ def pipeline_inline(lines: Sequence[EnvironmentLine]) -> str:
     parts = []
     for line in lines:
         mark = " 🔴" if line.red else ""
+        if line.lifetime_differs:
+            mark += f" (LifeTime: `{escape(line.lifetime or '')}`)"
         parts.append(f"{escape(line.name)} `{escape(line.shown_version)}`{mark}")
     return " · ".join(parts)

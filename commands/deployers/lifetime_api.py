@@ -141,6 +141,31 @@ class AppInEnvironment:
 
 
 @dataclass(frozen=True)
+class AppStatus:
+    """One application in one environment, as the all-applications listing reports it.
+
+    ``version`` is AppStatusInEnv's BaseApplicationVersionLabel (swagger: "If app is not
+    modified in environment, this is the application version deployed"), ``is_modified`` its
+    IsModified, and ``module_version_keys`` the ModuleVersionKey of each ModuleStatusInEnvs entry.
+    """
+
+    application_key: str
+    application_name: str
+    environment_key: str
+    version: str | None
+    version_key: str | None
+    is_modified: bool
+    module_version_keys: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """``1.7``, ``1.7.1+`` when modified since the tag, ``untagged`` when never tagged."""
+        if self.version is None:
+            return "untagged"
+        return f"{self.version}+" if self.is_modified else self.version
+
+
+@dataclass(frozen=True)
 class DeploymentPlan:
     """A deployment plan; ``operations`` are (application key, application version key) pairs."""
 
@@ -290,6 +315,60 @@ class LifeTimeClient:
                 for module in modules
             ),
         )
+
+    def application_statuses(self) -> list[AppStatus]:
+        """Every application's status in every environment, in ONE request.
+
+        ``GET /applications/?IncludeEnvStatus=true&IncludeModules=true`` (swagger:
+        Applications_List; "A list of Application records including AppStatusInEnv sub-lists";
+        IncludeModules needs IncludeEnvStatus, else 400). A LifeTime that leaves out
+        BaseApplicationVersionLabel costs one version read per distinct version key.
+        """
+        params = {"IncludeEnvStatus": "true", "IncludeModules": "true"}
+        found = _items(self._get("/applications/", "list the applications", params), "apps")
+        numbers: dict[str, str] = {}
+        statuses: list[AppStatus] = []
+        for item in found:
+            app = _object(item, "application")
+            app_key, app_name = _text(app, "Key"), _text(app, "Name")
+            for entry in _items(app.get("AppStatusInEnvs"), "AppStatusInEnvs"):
+                status = _object(entry, "AppStatusInEnvs")
+                version_key = _optional_text(status, "BaseApplicationVersionKey")
+                version = _optional_text(status, "BaseApplicationVersionLabel")
+                if version is None and version_key:
+                    if version_key not in numbers:
+                        numbers[version_key] = self._version_number(app_key, version_key)
+                    version = numbers[version_key]
+                modules = _items(status.get("ModuleStatusInEnvs"), "ModuleStatusInEnvs")
+                statuses.append(
+                    AppStatus(
+                        application_key=app_key,
+                        application_name=app_name,
+                        environment_key=_text(status, "EnvironmentKey"),
+                        version=version,
+                        version_key=version_key,
+                        is_modified=bool(status.get("IsModified")),
+                        module_version_keys=tuple(
+                            _text(_object(module, "ModuleStatusInEnvs"), "ModuleVersionKey")
+                            for module in modules
+                        ),
+                    )
+                )
+        return statuses
+
+    def version_modules(self, app_key: str, version_key: str) -> dict[str, str]:
+        """Module key -> module version key of a tagged application version (swagger:
+        ApplicationVersion_v2.ModuleVersions, each a ModuleVersion_v2 with Key and ModuleKey)."""
+        path = f"/applications/{_k(app_key)}/versions/{_k(version_key)}/"
+        answer = self._get(path, "read the application version", {"IncludeModules": "true"})
+        body = _object(answer, "application version")
+        modules = [_object(m, "ModuleVersions") for m in _items(body.get("ModuleVersions"), "m")]
+        return {_text(module, "ModuleKey"): _text(module, "Key") for module in modules}
+
+    def module_name(self, module_key: str) -> str:
+        """A module's Name (swagger: GET /modules/{ModuleKey}/, a Module record)."""
+        answer = self._get(f"/modules/{_k(module_key)}/", "read the module")
+        return _text(_object(answer, "module"), "Name")
 
     def _version_number(self, app_key: str, version_key: str) -> str:
         return _text(self._application_version(app_key, version_key), "Version")

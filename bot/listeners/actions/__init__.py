@@ -12,6 +12,7 @@ from bot.listeners.actions import (
     cancel,
     deploy,
     deploy_other_version,
+    lifetime_change,
     mark_deploy_failed,
     merged,
     reject,
@@ -39,6 +40,8 @@ def register(app: App, services: BotServices) -> None:
     app.action(ids.ABORT_DEPLOYMENT)(services.dispatch(steer_deployment.handler(services, "abort")))
     app.action(ids.RETRY_DEPLOYMENT)(services.dispatch(steer_deployment.handler(services, "retry")))
     app.action(ids.MARK_DEPLOY_FAILED)(services.dispatch(mark_deploy_failed.handler(services)))
+    app.action(ids.OPEN_FROM_CHANGE)(services.dispatch(lifetime_change.open_handler(services)))
+    app.action(ids.NOT_A_HOTFIX)(services.dispatch(lifetime_change.dismiss_handler(services)))
     app.action("open")(services.dispatch(_acknowledge_link))
 
 

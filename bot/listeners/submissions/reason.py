@@ -8,7 +8,8 @@ from slack_bolt import Ack
 from bot import ids
 from bot.listeners.submissions.form import Submission, apply_or_show_error
 from bot.services import BotServices
-from commands import deployments, hotfixes
+from commands import deployments, hotfixes, lifetime_watch
+from commands.errors import AlreadyApplied, DomainError
 from commands.results import Outcome
 
 
@@ -17,6 +18,9 @@ def handler(services: BotServices) -> Callable[..., None]:
 
     def handle(ack: Ack, body: dict[str, Any], view: dict[str, Any], *_: Any) -> None:
         form = Submission.of(body, view)
+        if form.context.purpose == "not_a_hotfix":
+            _not_a_hotfix(ack, services, form)
+            return
         apply_or_show_error(ack, services, ids.REASON_INPUT[0], lambda: _apply(services, form))
 
     return handle
@@ -44,3 +48,24 @@ def _apply(services: BotServices, form: Submission) -> Outcome:
             request_key=key,
         )
     return hotfixes.cancel(services.ctx, actor, context.hotfix, reason, request_key=key)
+
+
+def _not_a_hotfix(ack: Ack, services: BotServices, form: Submission) -> None:
+    """Dismiss the LifeTime watch's message: recorded with the reason, said in its thread."""
+    reason = form.text(ids.REASON_INPUT)
+    try:
+        lifetime_watch.dismiss(
+            services.ctx,
+            services.actor(form.user),
+            int(form.context.module or 0),
+            reason,
+            request_key=form.request_key,
+        )
+    except AlreadyApplied:
+        ack()  # a Slack retry or a double submit: the first one already said it
+        return
+    except DomainError as error:
+        ack(response_action="errors", errors={ids.REASON_INPUT[0]: error.message[:2000]})
+        return
+    ack()
+    services.deliverer.deliver_unattached()  # the thread line, recorded with the dismissal
