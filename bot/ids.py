@@ -100,11 +100,15 @@ class ButtonValue:
         return cls(**_fields(value, cls._KEYS))
 
 
+OPEN_SUGGESTED = "open_suggested"  # the open form behind a LifeTime watch message's button
+
+
 @dataclass(frozen=True)
 class ModalContext:
     """What a modal acts on, kept in its private_metadata."""
 
-    purpose: str  # "open", "deploy", "reject", "skip", "cancel"
+    # "open", "open_suggested" (from a LifeTime watch message), "deploy", "reject", "skip", ...
+    purpose: str
     hotfix: str = ""
     environment: str = ""
     module: str = ""

@@ -62,9 +62,13 @@ def open_hotfix(
     severity: str = "high",
     owners: Sequence[str] = (),
     force: bool = False,
+    untagged_changes_are_the_fix: bool = False,
     request_key: str | None = None,
     origin_channel: str | None = None,
 ) -> Outcome:
+    """`untagged_changes_are_the_fix`: the hotfix environment's `+` on Production's version is
+    this fix, made before the hotfix was opened (the LifeTime watch saw it and suggested the
+    hotfix). A different version is still refused unless forced."""
     summary = _required_text(summary, "a summary of the defect", MAX_SUMMARY)
     parsed_severity = Severity.parse(severity)
     if not modules:
@@ -108,7 +112,12 @@ def open_hotfix(
             (production_row, production_version),
         ):
             _take_observed(repository, app, version, observed.get(row.name))
-        out_of_sync = _sync_problem(pipeline, hotfix_version, production_version)
+        out_of_sync = _sync_problem(
+            pipeline,
+            hotfix_version,
+            production_version,
+            changes_are_the_fix=untagged_changes_are_the_fix,
+        )
         if out_of_sync and not force:
             raise Refused(
                 f"{out_of_sync}: synchronize first, or open with force", about="application"
@@ -679,13 +688,19 @@ def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str
     return chosen
 
 
-def _sync_problem(pipeline: Pipeline, hotfix_version: Any, production_version: Any) -> str | None:
+def _sync_problem(
+    pipeline: Pipeline,
+    hotfix_version: Any,
+    production_version: Any,
+    *,
+    changes_are_the_fix: bool = False,
+) -> str | None:
     hotfix_name = pipeline.hotfix_environment_name
     if Version.parse(hotfix_version.tag) != Version.parse(production_version.tag):
         return (
             f"{hotfix_name} runs {hotfix_version.tag} but Production runs {production_version.tag}"
         )
-    if hotfix_version.has_changes:
+    if hotfix_version.has_changes and not changes_are_the_fix:
         return f"{hotfix_name} carries untagged changes ({hotfix_version.tag}+)"
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -23,7 +24,7 @@ from commands.lifecycle import HotfixState, ItemStatus
 from commands.lifetime_watch import LifeTimeWatch
 from commands.results import EnvironmentLine
 from standin.lifetime import FakeLifeTime
-from standin.slack_client import text_input
+from standin.slack_client import static_select, text_input
 from standin.stack import LocalSlackStack
 from storage.models import Event, Hotfix
 from tests.bot_support import ANA, LEE, RAJ, Bot
@@ -243,6 +244,39 @@ def test_the_home_channel_is_told_once_and_open_hotfix_fills_in_the_modules(
     application = find_element(modal["blocks"], ids.APPLICATION_INPUT[1])
     assert modules["initial_value"] == "Pricing"
     assert application["initial_option"]["value"] == "Shop"
+    # Submitting it opens the hotfix on the untagged changes LifeTime showed: they are the fix,
+    # so the `+` that refuses a plain open (below) does not refuse this one, nor is it forced.
+    plain = hotfix_form(bot, ANA, "Shop", "Pricing", private_metadata=None, use_latest=False)
+    assert "carries untagged changes" in str(plain.get("errors")), plain
+    assert hotfix_form(bot, ANA, "Shop", "Pricing") == {}
+    bot.wait_until(lambda: "HF-1" in bot.living_text("C0SHOP"), "the living message")
+    [red] = queries.red_hotfixes(bot.stack.ctx)
+    assert red.ref == "HF-1" and not red.forced
+
+
+def hotfix_form(
+    bot: Bot,
+    user: str,
+    application: str,
+    modules: str,
+    *,
+    private_metadata: str | None = None,
+    use_latest: bool = True,
+) -> dict[str, Any]:
+    """Submits the open form: the modal the button opened, or (``use_latest=False``) the plain
+    one `/hotfix open` would open."""
+    values = {
+        ids.APPLICATION_INPUT[0]: {ids.APPLICATION_INPUT[1]: static_select(application)},
+        ids.MODULES_INPUT[0]: {ids.MODULES_INPUT[1]: text_input(modules)},
+        ids.SUMMARY_INPUT[0]: {ids.SUMMARY_INPUT[1]: text_input("Totals are wrong")},
+        ids.SEVERITY_INPUT[0]: {ids.SEVERITY_INPUT[1]: static_select("high")},
+    }
+    metadata = private_metadata
+    if not use_latest:
+        metadata = ids.ModalContext("open", channel="C0SHOP").encode()
+    reply = bot.driver.view_submission(user, ids.OPEN_MODAL, values, private_metadata=metadata)
+    assert reply.status == 200
+    return reply.json or {}
 
 
 def test_not_a_hotfix_asks_why_records_it_and_says_so_in_the_thread(
@@ -427,9 +461,14 @@ def test_a_suggestion_is_not_sent_once_a_hotfix_is_open(
     bot.slack.fail_next("chat.postMessage", error="fatal_error")
     lifetime.publish_module("Shop", "Pre-Production", "Cart")
     [found] = watcher.run()
-    # Opened on the untagged changes themselves (force: LifeTime's `+` refuses a plain open).
+    # Opened on the untagged changes themselves, as the suggestion's Open hotfix does.
     hotfixes.open_hotfix(
-        bot.stack.ctx, Actor(user_id=ANA), "Shop", ["Cart"], "Totals are wrong", force=True
+        bot.stack.ctx,
+        Actor(user_id=ANA),
+        "Shop",
+        ["Cart"],
+        "Totals are wrong",
+        untagged_changes_are_the_fix=True,
     )
     clock.advance(minutes=1)
     bot.stack.services.deliverer.sweep()

@@ -9,7 +9,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot import views
-from bot.ids import ModalContext
+from bot.ids import OPEN_SUGGESTED, ModalContext
 from bot.listeners.actions.clicks import Click
 from bot.listeners.actions.modal_buttons import modal_opener
 from bot.services import BotServices
@@ -35,7 +35,8 @@ def open_handler(services: BotServices) -> Callable[..., None]:
         change = lifetime_watch.suggestion(services.ctx, _suggestion_id(click))
         view = views.open_modal(
             queries.applications(services.ctx),
-            ModalContext("open", channel=click.channel),
+            # The untagged changes LifeTime showed are this fix: opening accepts the `+`.
+            ModalContext(OPEN_SUGGESTED, channel=click.channel),
             application=change.application,
             modules=", ".join(change.modules),
         )

@@ -38,6 +38,7 @@ def handler(services: BotServices) -> Callable[..., None]:
                 form.text(ids.SUMMARY_INPUT),
                 severity=form.option(ids.SEVERITY_INPUT) or "high",
                 owners=form.users(ids.OWNERS_INPUT),
+                untagged_changes_are_the_fix=form.context.purpose == ids.OPEN_SUGGESTED,
                 request_key=form.request_key,
                 origin_channel=form.context.channel or None,
             ),
