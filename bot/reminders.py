@@ -198,62 +198,23 @@ def start_scheduler(
 ) -> BackgroundScheduler:
     """APScheduler in the serving process; it only says *when to look*, the database what is due."""
     scheduler = BackgroundScheduler(timezone=UTC)
+
+    def every(name: str, run: Callable[[], None], *, start_now: bool = True, **when: float) -> None:
+        start = {"next_run_time": datetime.now(UTC)} if start_now else {}
+        scheduler.add_job(
+            as_job(name, run), "interval", id=name, max_instances=1, coalesce=True, **when, **start
+        )
+
     if deliverer is not None:
         # What the fast path could not send (a crash, a restart, Slack down) goes out here.
-        scheduler.add_job(
-            as_job("outbox-sweep", deliverer.sweep_safely),
-            "interval",
-            seconds=deliver_every_seconds,
-            id="outbox-sweep",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-        scheduler.add_job(
-            as_job("outbox-forget", deliverer.forget_delivered_safely),
-            "interval",
-            hours=1,
-            id="outbox-forget",
-            max_instances=1,
-            coalesce=True,
-        )
+        every("outbox-sweep", deliverer.sweep_safely, seconds=deliver_every_seconds)
+        every("outbox-forget", deliverer.forget_delivered_safely, hours=1, start_now=False)
     if follower is not None:
-        scheduler.add_job(
-            as_job("deployment-follow", follower.follow_safely),
-            "interval",
-            seconds=follow_every_seconds,
-            id="deployment-follow",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-        scheduler.add_job(
-            as_job("regression-watch", follower.watch_safely),
-            "interval",
-            seconds=every_seconds,
-            id="regression-watch",
-            max_instances=1,
-            coalesce=True,
-        )
+        every("deployment-follow", follower.follow_safely, seconds=follow_every_seconds)
+        every("regression-watch", follower.watch_safely, seconds=every_seconds, start_now=False)
     if watcher is not None:
-        scheduler.add_job(
-            as_job("lifetime-watch", watcher.run_safely),
-            "interval",
-            seconds=watch_every_seconds,
-            id="lifetime-watch",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-    scheduler.add_job(
-        as_job("reminder-sweep", sweeper.sweep_safely),
-        "interval",
-        seconds=every_seconds,
-        id="reminder-sweep",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
+        every("lifetime-watch", watcher.run_safely, seconds=watch_every_seconds)
+    every("reminder-sweep", sweeper.sweep_safely, seconds=every_seconds)
     scheduler.start()
     return scheduler
 
