@@ -130,7 +130,8 @@ class EnvironmentSettings(BaseSettings):
         frozen=True,
     )
 
-    # What the command uses of Slack: given by the caller, not read from the environment.
+    # What the command uses of Slack: always passed by from_environment (values passed to the
+    # model win over the environment and .env), so the tokens it needs are checked first.
     uses_slack: bool = True
     socket_mode: bool = False
 
