@@ -19,7 +19,7 @@ from commands.hotfixes import find_application
 from commands.pipeline import DEFAULT_ENVIRONMENTS, Pipeline
 from commands.refs import format_hotfix_ref
 from commands.results import ApplicationSnapshot
-from commands.runner import ApplicationChange
+from commands.runner import ApplicationChange, ApplicationEvent, CatalogChange
 from commands.snapshots import application_snapshots, pipeline_of
 from commands.versions import Version, display
 from storage.models import (
@@ -49,10 +49,6 @@ class LoadReport:
     dry_run: bool = False
 
 
-class _DryRun(Exception):
-    """Raised inside the transaction so a dry run rolls back everything it did."""
-
-
 def load_catalog(
     ctx: ServiceContext,
     actor: Actor,
@@ -60,10 +56,13 @@ def load_catalog(
     *,
     set_versions: bool = False,
     dry_run: bool = False,
+    request_key: str | None = None,
 ) -> LoadReport:
     """Declare the pipeline and applications. Idempotent; a bad file writes nothing."""
     spec = read_catalog(path)
-    return apply_catalog(ctx, actor, spec, set_versions=set_versions, dry_run=dry_run)
+    return apply_catalog(
+        ctx, actor, spec, set_versions=set_versions, dry_run=dry_run, request_key=request_key
+    )
 
 
 def apply_catalog(
@@ -73,45 +72,69 @@ def apply_catalog(
     *,
     set_versions: bool = False,
     dry_run: bool = False,
+    request_key: str | None = None,
 ) -> LoadReport:
     """Versions in the file seed new applications only; the bot's records win afterwards.
 
     A catalog lives in git and is applied again and again; the bot moves versions itself as
     hotfixes are deployed, so a reload that rewound them would undo Production's real state.
     `set_versions` moves recorded versions forward, never back.
+
+    An admin change like the others, through the operation runner: the applications the file
+    names are locked, the actor checked, the request key remembered, one audit event written
+    per application changed. A dry run does all of it and rolls it back.
     """
     require_admin(actor, "load a catalog")
-    now = ctx.now()
     report = LoadReport(dry_run=dry_run)
-    try:
-        with ctx.db.write() as repository:
-            environments, report.pipeline_created = _ensure_pipeline(
-                repository, spec.environments, spec.hotfix_environment, spec.source
+
+    def lock(repository: Repository) -> None:
+        # The applications that exist, in one order, so two loads never wait on each other
+        # crosswise; a new name is settled by its unique key.
+        for key in sorted({application.name.casefold() for application in spec.applications}):
+            repository.application_by_name(key, for_update=True)
+
+    def apply(repository: Repository, _: None, now: datetime) -> CatalogChange[LoadReport]:
+        environments, report.pipeline_created = _ensure_pipeline(
+            repository, spec.environments, spec.hotfix_environment, spec.source
+        )
+        pipeline = pipeline_of(environments)
+        changed: list[ApplicationEvent] = []
+        for application in spec.applications:
+            versions = _resolve_versions(spec, application, pipeline)
+            seen = len(report.changes)
+            outcome = _upsert_application(
+                repository, application, versions, environments, now, report, set_versions
             )
-            pipeline = pipeline_of(environments)
-            for application in spec.applications:
-                versions = _resolve_versions(spec, application, pipeline)
-                seen = len(report.changes)
-                outcome = _upsert_application(
-                    repository, application, versions, environments, now, report, set_versions
-                )
-                getattr(report, outcome).append(application.name)
-                if outcome != "unchanged":
-                    repository.record_event(
-                        at=now,
-                        actor=actor.user_id,
-                        kind=f"application_{outcome}",
-                        details={"source": spec.source, "changes": report.changes[seen:]},
-                        application_id=_id(repository.application_by_name(application.name)),
+            getattr(report, outcome).append(application.name)
+            if outcome != "unchanged":
+                changed.append(
+                    ApplicationEvent(
+                        _id(repository.application_by_name(application.name)),
+                        f"application_{outcome}",
+                        {"source": spec.source, "changes": report.changes[seen:]},
                     )
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    if dry_run and report.pipeline_created:
-        # The cached pipeline was read inside the rolled-back transaction.
-        ctx.db.cache.pop("environments", None)
-    return report
+                )
+        return CatalogChange(changed, lambda repository: report)
+
+    committed = False
+    try:
+        loaded: LoadReport = runner.run(
+            ctx,
+            actor,
+            lock=lock,
+            authorize=lambda repository, _: require_admin(actor, "load a catalog"),
+            apply=apply,
+            request_key=request_key,
+            conflict=f"{spec.source}: another change to these applications came at the same "
+            "moment; load the catalog again",
+            dry_run=dry_run,
+        )
+        committed = not dry_run
+    finally:
+        if report.pipeline_created and not committed:
+            # A pipeline made in a transaction that was rolled back may have been cached.
+            ctx.db.cache.pop("environments", None)
+    return loaded
 
 
 def export_catalog(ctx: ServiceContext) -> str:

@@ -27,8 +27,8 @@ from commands.deployers.port import (
 )
 from commands.deployers.registry import deployer_for
 from commands.deployers.webhook import BadSignature, parse_callback, verify
-from commands.errors import InvalidInput, Refused
-from commands.hotfixes import lock_hotfix, record_deploy
+from commands.errors import Refused
+from commands.hotfixes import _required_text, lock_hotfix, record_deploy
 from commands.lifecycle import HotfixState
 from commands.refs import format_hotfix_ref, parse_hotfix_ref
 from commands.results import EventLine, HotfixSnapshot, Outcome
@@ -470,11 +470,9 @@ def mark_deploy_failed(
     an abort it refuses, a follow that never concludes): the bot stops following it and the
     hotfix goes back to open and red, with Tag & Deploy offered again. Nothing is sent to the
     deployment system: whatever it still does there is for a person to check."""
-    cleaned = " ".join((reason or "").split())
-    if not cleaned:
-        raise InvalidInput("give a reason: what happened to the deployment")
-    if len(cleaned) > MAX_FAILURE_REASON:
-        raise InvalidInput(f"The reason is too long: {MAX_FAILURE_REASON} characters at most")
+    cleaned = _required_text(
+        reason, "a reason: what happened to the deployment", MAX_FAILURE_REASON
+    )
     hotfix_id = parse_hotfix_ref(hotfix_ref)
     ref = format_hotfix_ref(hotfix_id)
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
-
 from commands import outbox, runner
 from commands.actors import Actor, require_member
 from commands.context import ServiceContext
@@ -229,12 +227,7 @@ class LifeTimeWatch:
                 set(hotfix.module_version_keys) - set(production.module_version_keys)
             )
             change = hashlib.sha256("\n".join(new_versions).encode()).hexdigest()
-            known = repository.session.exec(
-                select(LifeTimeSuggestion).where(
-                    LifeTimeSuggestion.application_id == app.application_id,
-                    LifeTimeSuggestion.change == change,
-                )
-            ).first()
+            known = repository.lifetime_suggestion_for_change(app.application_id, change)
             if known is not None:
                 return stored
             row_app = repository.application(app.application_id)
@@ -242,9 +235,7 @@ class LifeTimeWatch:
                 return stored
             modules = _changed_modules(client, production, hotfix)
             hotfix_id = _env_id(environments, hotfix_env)
-            observation = repository.session.get(
-                LifeTimeObservation, (app.application_id, hotfix_id)
-            )
+            observation = repository.lifetime_observation(app.application_id, hotfix_id)
             since = observation.changed_at if observation is not None else self.ctx.now()
             suggestion = LifeTimeSuggestion(
                 application_id=app.application_id,
@@ -298,7 +289,7 @@ def still_worth_telling(ctx: ServiceContext, suggestion_id: int) -> bool:
     """Checked right before the message is sent: a change dismissed, or in hand because a
     hotfix was opened meanwhile, is not told any more."""
     with ctx.db.read() as repository:
-        row = repository.session.get(LifeTimeSuggestion, suggestion_id)
+        row = repository.lifetime_suggestion(suggestion_id)
         if row is None or row.dismissed_at is not None or row.posted_at is not None:
             return False
         return repository.active_hotfix(row.application_id) is None
@@ -306,7 +297,7 @@ def still_worth_telling(ctx: ServiceContext, suggestion_id: int) -> bool:
 
 def mark_posted(ctx: ServiceContext, suggestion_id: int, channel: str, ts: str) -> None:
     with ctx.db.write() as repository:
-        row = repository.session.get(LifeTimeSuggestion, suggestion_id)
+        row = repository.lifetime_suggestion(suggestion_id)
         if row is not None:
             row.posted_at, row.channel, row.ts = ctx.now(), channel, ts
 
@@ -327,7 +318,7 @@ def dismiss(
         raise InvalidInput("say why this change is not a hotfix (the reason is recorded)")
 
     def lock(repository: Repository) -> LifeTimeSuggestion:
-        row = repository.session.get(LifeTimeSuggestion, suggestion_id, with_for_update=True)
+        row = repository.lifetime_suggestion(suggestion_id, for_update=True)
         if row is None:
             raise NotFound(f"there is no LifeTime suggestion {suggestion_id}")
         return row
@@ -392,7 +383,7 @@ def dismiss(
 
 def suggestion(ctx: ServiceContext, suggestion_id: int) -> Suggestion:
     with ctx.db.read() as repository:
-        row = repository.session.get(LifeTimeSuggestion, suggestion_id)
+        row = repository.lifetime_suggestion(suggestion_id)
         if row is None:
             raise InvalidInput(f"there is no LifeTime suggestion {suggestion_id}")
         app = repository.application(row.application_id)
@@ -404,9 +395,7 @@ def lifetime_labels(ctx: ServiceContext, application_id: int) -> dict[str, str]:
     """Environment name -> what LifeTime last said it runs (``1.7.1+``), for pipeline lines."""
     with ctx.db.read() as repository:
         names = {row.id: row.name for row in repository.environments()}
-        rows = repository.session.exec(
-            select(LifeTimeObservation).where(LifeTimeObservation.application_id == application_id)
-        ).all()
+        rows = repository.lifetime_observations(application_id)
         return {names[row.environment_id]: row.label for row in rows if row.environment_id in names}
 
 
@@ -471,7 +460,7 @@ def _remember(
 ) -> set[str] | None:
     """Store what LifeTime says; return the module versions it said last time (None: never)."""
     modules = json.dumps(sorted(status.module_version_keys))
-    row = repository.session.get(LifeTimeObservation, (application_id, environment_id))
+    row = repository.lifetime_observation(application_id, environment_id)
     if row is None:
         repository.add(
             LifeTimeObservation(

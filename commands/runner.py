@@ -43,6 +43,15 @@ class HotfixChange:
 
 
 @dataclass(frozen=True)
+class ApplicationEvent:
+    """The audit event of an admin change to one application."""
+
+    application_id: int
+    kind: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ApplicationChange(Generic[Result]):
     """An admin change to an application: the audit event and what the caller gets back."""
 
@@ -50,6 +59,29 @@ class ApplicationChange(Generic[Result]):
     kind: str
     details: dict[str, Any]
     result: Callable[[Repository], Result]
+
+    def events(self) -> list[ApplicationEvent]:
+        return [ApplicationEvent(self.application_id, self.kind, self.details)]
+
+
+@dataclass(frozen=True)
+class CatalogChange(Generic[Result]):
+    """A catalog load: many applications created or updated in one transaction, one audit event
+    for each it changed (none for those it left as they were, so a reload writes nothing)."""
+
+    changed: Sequence[ApplicationEvent]
+    result: Callable[[Repository], Result]
+
+    def events(self) -> list[ApplicationEvent]:
+        return list(self.changed)
+
+
+class _Rehearsed(Exception):
+    """Carries a dry run's result out of its transaction, which the exception rolls back."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__("dry run")
+        self.result = result
 
 
 def run(
@@ -62,13 +94,16 @@ def run(
     request_key: str | None = None,
     conflict: str,
     origin_channel: str | None = None,
+    dry_run: bool = False,
 ) -> Any:
     """Run one change in one transaction and hand back its outcome.
 
     `lock` finds and locks the target (raising NotFound when it is not there); `authorize`
     raises when the actor may not do this now; `apply` makes the change and says what it was
-    (a HotfixChange or an ApplicationChange). `conflict` is the message when a concurrent writer
-    won (a unique key taken, a serialization failure).
+    (a HotfixChange, an ApplicationChange or a CatalogChange). `conflict` is the message when a
+    concurrent writer won (a unique key taken, a serialization failure). With `dry_run` every
+    step runs, so the result says what the change would do, and then the transaction is rolled
+    back: nothing is written, not even the request key.
     """
     now = ctx.now()
     try:
@@ -78,20 +113,27 @@ def run(
             authorize(repository, target)
             change = apply(repository, target, now)
             if isinstance(change, HotfixChange):
-                return record_change(
+                result: Any = record_change(
                     ctx, repository, change, change.actor or actor, now, origin_channel
                 )
-            if isinstance(change, ApplicationChange):
-                repository.record_event(
-                    at=now,
-                    actor=actor.user_id,
-                    kind=change.kind,
-                    details=change.details,
-                    application_id=change.application_id,
-                )
+            elif isinstance(change, ApplicationChange | CatalogChange):
+                for event in change.events():
+                    repository.record_event(
+                        at=now,
+                        actor=actor.user_id,
+                        kind=event.kind,
+                        details=event.details,
+                        application_id=event.application_id,
+                    )
                 repository.flush()
-                return change.result(repository)
-            raise TypeError(f"an operation must say what it changed, not {change!r}")
+                result = change.result(repository)
+            else:
+                raise TypeError(f"an operation must say what it changed, not {change!r}")
+            if dry_run:
+                raise _Rehearsed(result)
+            return result
+    except _Rehearsed as rehearsal:
+        return rehearsal.result
     except StorageConflict as error:
         raise Conflict(conflict) from error
 

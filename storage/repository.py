@@ -29,6 +29,7 @@ from storage.models import (
     HotfixModule,
     HotfixOwner,
     LifeTimeObservation,
+    LifeTimeSuggestion,
     Member,
     Message,
     Module,
@@ -725,6 +726,34 @@ class Repository:
     def events(self, hotfix_id: int) -> list[Event]:
         query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))
         return list(self.session.exec(query))
+
+    # LifeTime watch ------------------------------------------------------------------------
+    def lifetime_observation(
+        self, application_id: int, environment_id: int
+    ) -> LifeTimeObservation | None:
+        return self.session.get(LifeTimeObservation, (application_id, environment_id))
+
+    def lifetime_observations(self, application_id: int) -> list[LifeTimeObservation]:
+        query = select(LifeTimeObservation).where(
+            LifeTimeObservation.application_id == application_id
+        )
+        return list(self.session.exec(query))
+
+    def lifetime_suggestion(
+        self, suggestion_id: int, *, for_update: bool = False
+    ) -> LifeTimeSuggestion | None:
+        return self.session.get(LifeTimeSuggestion, suggestion_id, with_for_update=for_update)
+
+    def lifetime_suggestion_for_change(
+        self, application_id: int, change: str
+    ) -> LifeTimeSuggestion | None:
+        """The suggestion already made for this set of new module versions, if any: the watch
+        tells each change once."""
+        query = select(LifeTimeSuggestion).where(
+            LifeTimeSuggestion.application_id == application_id,
+            LifeTimeSuggestion.change == change,
+        )
+        return self.session.exec(query).first()
 
 
 class Database:

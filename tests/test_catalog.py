@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, col, select
 
 from commands import applications, hotfixes, queries
 from commands.actors import Actor
 from commands.catalog_file import CatalogError, parse_catalog
 from commands.context import ServiceContext
-from commands.errors import PermissionDenied, Refused
+from commands.errors import AlreadyApplied, PermissionDenied, Refused
+from storage.models import AppliedRequest, Event
 from storage.repository import Database
 from tests.conftest import ADMIN, EXAMPLE_CATALOG
 from tests.support import MovableClock, dump
@@ -316,3 +319,41 @@ def test_a_different_pipeline_is_refused(ctx: ServiceContext, tmp_path: Path) ->
 def test_unreadable_file(empty: ServiceContext, tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="cannot read the catalog"):
         applications.load_catalog(empty, ADMIN, tmp_path / "missing.yaml")
+
+
+def test_a_load_is_an_operation_of_the_runner_with_its_audit_and_request_key(
+    empty: ServiceContext, tmp_path: Path
+) -> None:
+    applications.load_catalog(empty, ADMIN, EXAMPLE_CATALOG, request_key="cli:load-1")
+    with Session(empty.db.engine) as session:
+        events = session.exec(select(Event).order_by(col(Event.id))).all()
+        remembered = session.get(AppliedRequest, "cli:load-1")
+    assert [(event.actor, event.kind) for event in events] == [
+        (ADMIN.user_id, "application_created"),
+        (ADMIN.user_id, "application_created"),
+    ]
+    assert all(event.application_id is not None for event in events)
+    assert json.loads(events[0].details)["changes"] == ["eCommerce: created"]
+    assert remembered is not None
+    # The same request again (a retried call) applies nothing, even with another file.
+    before = dump(empty.db.engine)
+    text = EXAMPLE_CATALOG.read_text().replace("owners: [U0RAJ]", "owners: [U0RAJ, U0ANA]")
+    with pytest.raises(AlreadyApplied):
+        applications.load_catalog(empty, ADMIN, _catalog(tmp_path, text), request_key="cli:load-1")
+    assert dump(empty.db.engine) == before
+    # A dry run remembers no request key either: the real load with that key still applies.
+    applications.load_catalog(
+        empty, ADMIN, _catalog(tmp_path, text), request_key="cli:load-2", dry_run=True
+    )
+    assert dump(empty.db.engine) == before
+    report = applications.load_catalog(
+        empty, ADMIN, _catalog(tmp_path, text), request_key="cli:load-2"
+    )
+    assert report.updated == ["Back Office"]
+    with Session(empty.db.engine) as session:
+        last = session.exec(select(Event).order_by(col(Event.id).desc())).first()
+    assert last is not None and last.kind == "application_updated"
+    assert json.loads(last.details) == {
+        "source": str(tmp_path / "catalog.yaml"),
+        "changes": ["Back Office: owners U0RAJ → U0ANA, U0RAJ"],
+    }

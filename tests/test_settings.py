@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.settings import DEFAULT_SLACK_API_URL, Settings, SettingsError
@@ -103,3 +105,45 @@ def test_lifetime_watch_seconds_defaults_to_two_minutes_and_refuses_nonsense() -
     for bad in ("often", "0", "-5"):
         with pytest.raises(SettingsError, match="LIFETIME_WATCH_SECONDS is malformed"):
             Settings.from_environment({"LIFETIME_WATCH_SECONDS": bad}, slack=False)
+
+
+def test_the_environment_wins_over_dot_env_and_a_given_mapping_reads_neither(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=0123456789abcdef0123\n"
+        "PORT=8081\nHOTFIX_ADMINS=U0ANA, U0RAJ\nPOSTGRES_PASSWORD=only-for-compose\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-environment")
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("HOTFIX_ADMINS", raising=False)
+    read = Settings.from_environment()
+    assert read.bot_token == "xoxb-from-environment"
+    assert read.signing_secret == "0123456789abcdef0123"
+    assert (read.port, read.admins) == (8081, {"U0ANA", "U0RAJ"})
+    # A mapping given is all there is: the file's secret and the environment's token are not.
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environment({"PORT": "8082"})
+    assert raised.value.problems == [
+        "SLACK_BOT_TOKEN is not set (e.g. xoxb-123-456-abc)",
+        "SLACK_SIGNING_SECRET is not set (e.g. a 32-hex secret)",
+    ]
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(SettingsError, match="PORT is malformed: 'http'"):
+        Settings.from_environment()
+
+
+def test_a_placeholder_comes_first_and_its_other_fault_is_still_named() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environment(
+            {**GOOD, "PORT": "x", "PUBLIC_URL": "your-host", "HOTFIX_ADMINS": "U0ANA,bad,worse"}
+        )
+    assert raised.value.problems == [
+        "PUBLIC_URL still holds the placeholder from .env.example: put the https address where "
+        "Slack and the pipeline reach the bot there",
+        "PORT is malformed: 'x' is not a port number (1-65535)",
+        "HOTFIX_ADMINS is malformed: 'bad' is not a Slack user id",
+        "HOTFIX_ADMINS is malformed: 'worse' is not a Slack user id",
+        "PUBLIC_URL is malformed: expected https://hotfix-bot.example.com",
+    ]

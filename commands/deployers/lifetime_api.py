@@ -117,49 +117,29 @@ class LtApplication:
 
 
 @dataclass(frozen=True)
-class AppInEnvironment:
-    """What an environment runs of an application.
+class AppStatus:
+    """What one environment runs of one application (AppStatusInEnv), read one at a time or
+    from the all-applications listing.
 
-    ``version`` is None when the running code was never tagged (or the application is not there).
-    ``is_modified`` is LifeTime's IsModified: modules changed since ``version`` was tagged, which
-    the bot shows as ``1.7.0+``. ``module_version_keys`` are what LifeTime checks when tagging.
+    ``version`` is None when the running code was never tagged (or the application is not
+    there); the listing gives BaseApplicationVersionLabel (swagger: "If app is not modified in
+    environment, this is the application version deployed"). ``is_modified`` is IsModified:
+    modules changed since ``version`` was tagged, which the bot shows as ``1.7.0+``.
+    ``module_version_keys`` are the ModuleVersionKey of each ModuleStatusInEnvs entry, what
+    LifeTime checks when tagging. ``application_name`` comes only with the listing.
     """
 
-    environment_key: str
     application_key: str
+    environment_key: str
     version: str | None
     version_key: str | None
     is_modified: bool
     module_version_keys: tuple[str, ...]
+    application_name: str = ""
 
     @property
     def label(self) -> str:
         """The version as people read it: ``1.7.0``, ``1.7.0+`` when modified, ``untagged``."""
-        if self.version is None:
-            return "untagged"
-        return f"{self.version}+" if self.is_modified else self.version
-
-
-@dataclass(frozen=True)
-class AppStatus:
-    """One application in one environment, as the all-applications listing reports it.
-
-    ``version`` is AppStatusInEnv's BaseApplicationVersionLabel (swagger: "If app is not
-    modified in environment, this is the application version deployed"), ``is_modified`` its
-    IsModified, and ``module_version_keys`` the ModuleVersionKey of each ModuleStatusInEnvs entry.
-    """
-
-    application_key: str
-    application_name: str
-    environment_key: str
-    version: str | None
-    version_key: str | None
-    is_modified: bool
-    module_version_keys: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        """``1.7``, ``1.7.1+`` when modified since the tag, ``untagged`` when never tagged."""
         if self.version is None:
             return "untagged"
         return f"{self.version}+" if self.is_modified else self.version
@@ -294,26 +274,22 @@ class LifeTimeClient:
             raise LifeTimeError(_unknown_application(name, [app.name for app in applications]))
         return match
 
-    def application_in_environment(self, env_key: str, app_key: str) -> AppInEnvironment:
+    def application_in_environment(self, env_key: str, app_key: str) -> AppStatus:
         """What ``env_key`` runs of ``app_key``: tagged version number, IsModified, module keys."""
         path = f"/environments/{_k(env_key)}/applications/{_k(app_key)}/"
         params = {"IncludeEnvStatus": "true", "IncludeModules": "true"}
         body = _object(self._get(path, "read the application's status", params), "application")
         status = _status_in(body, env_key)
         if status is None:
-            return AppInEnvironment(env_key, app_key, None, None, False, ())
+            return AppStatus(app_key, env_key, None, None, False, ())
         version_key = _optional_text(status, "BaseApplicationVersionKey")
-        modules = _items(status.get("ModuleStatusInEnvs"), "ModuleStatusInEnvs")
-        return AppInEnvironment(
-            environment_key=env_key,
+        return AppStatus(
             application_key=app_key,
+            environment_key=env_key,
             version=self._version_number(app_key, version_key) if version_key else None,
             version_key=version_key,
             is_modified=bool(status.get("IsModified")),
-            module_version_keys=tuple(
-                _text(_object(module, "ModuleStatusInEnvs"), "ModuleVersionKey")
-                for module in modules
-            ),
+            module_version_keys=_module_version_keys(status),
         )
 
     def application_statuses(self) -> list[AppStatus]:
@@ -339,19 +315,15 @@ class LifeTimeClient:
                     if version_key not in numbers:
                         numbers[version_key] = self._version_number(app_key, version_key)
                     version = numbers[version_key]
-                modules = _items(status.get("ModuleStatusInEnvs"), "ModuleStatusInEnvs")
                 statuses.append(
                     AppStatus(
                         application_key=app_key,
-                        application_name=app_name,
                         environment_key=_text(status, "EnvironmentKey"),
                         version=version,
                         version_key=version_key,
                         is_modified=bool(status.get("IsModified")),
-                        module_version_keys=tuple(
-                            _text(_object(module, "ModuleStatusInEnvs"), "ModuleVersionKey")
-                            for module in modules
-                        ),
+                        module_version_keys=_module_version_keys(status),
+                        application_name=app_name,
                     )
                 )
         return statuses
@@ -830,6 +802,14 @@ def _environment(item: object) -> LtEnvironment:
 def _application(item: object) -> LtApplication:
     body = _object(item, "application")
     return LtApplication(key=_text(body, "Key"), name=_text(body, "Name"))
+
+
+def _module_version_keys(status: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ModuleVersionKey of each ModuleStatusInEnvs entry of one AppStatusInEnv."""
+    modules = _items(status.get("ModuleStatusInEnvs"), "ModuleStatusInEnvs")
+    return tuple(
+        _text(_object(module, "ModuleStatusInEnvs"), "ModuleVersionKey") for module in modules
+    )
 
 
 def _status_in(application: Mapping[str, Any], env_key: str) -> dict[str, Any] | None:
