@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import event, insert
 
-from bot.pacing import ChannelPacer
 from commands import applications, reminders
 from commands.context import ServiceContext
 from standin.stack import LocalSlackStack
@@ -158,7 +157,6 @@ def _send_sample(ctx: ServiceContext, sample: int) -> float:
             row.pending_recipients = None
     with LocalSlackStack(ctx) as stack:
         assert stack.services is not None
-        stack.services.sweeper.pacer = ChannelPacer(0)
         started = time.perf_counter()
         report = stack.services.sweeper.sweep()
         seconds = time.perf_counter() - started

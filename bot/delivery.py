@@ -25,7 +25,6 @@ from commands import lifetime_evidence, lifetime_watch, outbox
 from commands.context import ServiceContext
 from commands.lifetime_watch import Suggestion
 from commands.outbox import Delivered, LineWork, LivingWork, Work
-from commands.results import HotfixSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +183,7 @@ class Deliverer:
         self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
     ) -> None:
         if line.kind in (outbox.NUDGE, outbox.ESCALATION):
-            self._send_reminder(work, line, done)
+            self._send_reminder(work, line, ts_of, done)
             return
         try:
             text = self._render(work, line)
@@ -213,7 +212,9 @@ class Deliverer:
             done.failed_lines.add(line.id)
             log.warning("could not tell %s to %s: %s", work.hotfix.ref, line.channel, error)
 
-    def _send_reminder(self, work: Work, line: LineWork, done: Delivered) -> None:
+    def _send_reminder(
+        self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
+    ) -> None:
         """A reminder round's DM or escalation, rendered now from the hotfix as it stands."""
         hotfix, now = work.hotfix, self.ctx.now()
         if not hotfix.red:
@@ -223,7 +224,7 @@ class Deliverer:
         result = "sent"
         try:
             if line.kind == outbox.NUDGE:
-                text, blocks = views.nudge_message(hotfix, now, self._link(hotfix))
+                text, blocks = views.nudge_message(hotfix, now, self._link(work, ts_of))
                 channel = self.open_dm(line.channel)
                 self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             else:
@@ -248,13 +249,15 @@ class Deliverer:
             log.warning("%s of %s to %s failed: %s", line.kind, hotfix.ref, line.channel, error)
         metrics.REMINDERS.labels(result).inc()
 
-    def _link(self, hotfix: HotfixSnapshot) -> str | None:
-        """The living message's permalink for a nudge's button; none if Slack will not say."""
-        if not hotfix.messages:
+    def _link(self, work: Work, ts_of: dict[str, str]) -> str | None:
+        """The living message's permalink for a nudge's button (one posted in this very
+        delivery counts); none if there is none yet or Slack will not say."""
+        posted = [(m.channel, ts_of[m.channel]) for m in work.messages if ts_of.get(m.channel)]
+        if not posted:
             return None
-        first = hotfix.messages[0]
+        channel, ts = posted[0]
         try:
-            answer = self.client.chat_getPermalink(channel=first.channel, message_ts=first.ts)
+            answer = self.client.chat_getPermalink(channel=channel, message_ts=ts)
             return str(answer["permalink"])
         except SlackApiError:
             return None
