@@ -215,8 +215,9 @@ class Deliverer:
     def _send_reminder(
         self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
     ) -> None:
-        """A reminder round's DM or escalation, rendered now from the hotfix as it stands."""
-        hotfix, now = work.hotfix, self.ctx.now()
+        """A reminder round's DM or escalation, rendered from the hotfix as it stands and the
+        round's time (a DM sent again after a crash reads the same, so doubles can be seen)."""
+        hotfix, at = work.hotfix, datetime.fromisoformat(str(line.payload["at"]))
         if not hotfix.red:
             # Solved or cancelled since the round was recorded: nobody needs reminding now.
             done.dropped_lines.add(line.id)
@@ -224,14 +225,14 @@ class Deliverer:
         result = "sent"
         try:
             if line.kind == outbox.NUDGE:
-                text, blocks = views.nudge_message(hotfix, now, self._link(work, ts_of))
+                text, blocks = views.nudge_message(hotfix, at, self._link(work, ts_of))
                 channel = self.open_dm(line.channel)
                 self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             else:
                 result = "escalated"
                 usergroup = line.payload.get("usergroup")
                 text = views.escalation_message(
-                    hotfix, now, int(line.payload["unanswered"]), usergroup and str(usergroup)
+                    hotfix, at, int(line.payload["unanswered"]), usergroup and str(usergroup)
                 )
                 self.client.chat_postMessage(channel=line.channel, text=text)
             done.sent_lines.add(line.id)

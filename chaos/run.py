@@ -282,6 +282,13 @@ def _check(ctx: ServiceContext, slack: FakeSlackWebApi, report: Report) -> None:
         checklists = repository.checklists(h.id for h in hotfixes if h.id is not None)
         active = Counter(h.application_id for h in hotfixes if h.state in ACTIVE_HOTFIX_STATES)
     report.undelivered = sum(1 for row in rows if row.delivered_at is None)
+    # A reminder round is recorded in the outbox with the reminder's advance: one that was
+    # recorded but never sent is lost as surely as a reminder row that vanished.
+    report.reminders_lost += [
+        f"HF-{row.hotfix_id} {row.kind} to {row.channel} never sent"
+        for row in rows
+        if row.kind in ("nudge", "escalation") and row.delivered_at is None
+    ]
     report.living_differing = _differing(ctx, slack)
     report.living_messages = sum(
         len(slack.messages(channel))
@@ -318,7 +325,8 @@ def _check(ctx: ServiceContext, slack: FakeSlackWebApi, report: Report) -> None:
     nudges = Counter(
         (call.params.get("channel"), call.params.get("text"))
         for call in slack.calls("chat.postMessage")
-        if str(call.params.get("channel", "")).startswith("D")
+        # Posted, not attempted: a 500 the client retried is one DM, not two.
+        if call.ok and str(call.params.get("channel", "")).startswith("D")
     )
     report.reminders_doubled = [f"{c} {t!r:.60} x{n}" for (c, t), n in nudges.items() if n > 1]
 
