@@ -153,42 +153,39 @@ def record(
             row.next_attempt_at = now
         repository.add(row)
     told = [(EVENT, event_payload(snapshot, event))] if event is not None else []
-    new_lines = (
-        [
-            Outbox(
-                hotfix_id=hotfix_id,
-                channel=channel,
-                kind=kind,
-                payload=json.dumps(payload, sort_keys=True),
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for kind, payload in [*lines, *told]
-            for channel in by_channel
-        ]
-        + [
-            Outbox(
-                hotfix_id=hotfix_id,
-                channel=user,
-                kind=DIRECT,
-                payload=json.dumps(payload, sort_keys=True),
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for user, payload in direct
-        ]
-        + [
-            Outbox(
-                hotfix_id=hotfix_id,
-                channel=channel,
-                kind=kind,
-                payload=json.dumps(payload, sort_keys=True),
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for kind, channel, payload in addressed
-        ]
-    )
+    new_lines = [
+        Outbox(
+            hotfix_id=hotfix_id,
+            channel=channel,
+            kind=kind,
+            payload=json.dumps(payload, sort_keys=True),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for kind, payload in [*lines, *told]
+        for channel in by_channel
+    ] + [
+        Outbox(
+            hotfix_id=hotfix_id,
+            channel=user,
+            kind=DIRECT,
+            payload=json.dumps(payload, sort_keys=True),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for user, payload in direct
+    ]
+    new_lines += [
+        Outbox(
+            hotfix_id=hotfix_id,
+            channel=channel,
+            kind=kind,
+            payload=json.dumps(payload, sort_keys=True),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for kind, channel, payload in addressed
+    ]
     repository.add_all(new_lines)
     rows = list(by_channel.values())
     if ctx.worker is None or _held_by_another(rows, pending, None, now):
