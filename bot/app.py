@@ -51,7 +51,7 @@ def build_app(
         ctx=ctx,
         admins=settings.admins,
         deliverer=deliverer,
-        sweeper=Sweeper(ctx, client, deliverer=deliverer),
+        sweeper=Sweeper(ctx, client, deliverer),
         follower=DeploymentFollower(ctx, deliverer),
         dispatch=Dispatcher(),
         health=Health(ctx, client),

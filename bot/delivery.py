@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import observe, views
+from bot import metrics, observe, views
 from bot.views.lifetime_change import change_dismissed, change_message, evidence_line
 from bot.views.text import escape, truncate
 from commands import lifetime_evidence, lifetime_watch, outbox
@@ -181,10 +182,13 @@ class Deliverer:
     def _send_line(
         self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
     ) -> None:
+        if line.kind in (outbox.NUDGE, outbox.ESCALATION):
+            self._send_reminder(work, line, ts_of, done)
+            return
         try:
             text = self._render(work, line)
             if line.kind == outbox.DIRECT:
-                channel = self.client.conversations_open(users=line.channel)["channel"]["id"]
+                channel = self.open_dm(line.channel)
                 self.client.chat_postMessage(channel=channel, text=text)
             else:
                 ts = ts_of.get(line.channel)
@@ -207,6 +211,62 @@ class Deliverer:
         except Exception as error:
             done.failed_lines.add(line.id)
             log.warning("could not tell %s to %s: %s", work.hotfix.ref, line.channel, error)
+
+    def _send_reminder(
+        self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
+    ) -> None:
+        """A reminder round's DM or escalation, rendered from the hotfix as it stands and the
+        round's time (a DM sent again after a crash reads the same, so doubles can be seen)."""
+        hotfix, at = work.hotfix, datetime.fromisoformat(str(line.payload["at"]))
+        if not hotfix.red:
+            # Solved or cancelled since the round was recorded: nobody needs reminding now.
+            done.dropped_lines.add(line.id)
+            return
+        result = "sent"
+        try:
+            if line.kind == outbox.NUDGE:
+                text, blocks = views.nudge_message(hotfix, at, self._link(work, ts_of))
+                channel = self.open_dm(line.channel)
+                self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            else:
+                result = "escalated"
+                usergroup = line.payload.get("usergroup")
+                text = views.escalation_message(
+                    hotfix, at, int(line.payload["unanswered"]), usergroup and str(usergroup)
+                )
+                self.client.chat_postMessage(channel=line.channel, text=text)
+            done.sent_lines.add(line.id)
+        except SlackApiError as error:
+            reason = str(error.response.get("error"))
+            if reason in UNREACHABLE:
+                done.dropped_lines.add(line.id)
+            else:
+                done.failed_lines.add(line.id)
+            result = "failed"
+            log.warning("%s of %s to %s failed: %s", line.kind, hotfix.ref, line.channel, reason)
+        except Exception as error:
+            done.failed_lines.add(line.id)
+            result = "failed"
+            log.warning("%s of %s to %s failed: %s", line.kind, hotfix.ref, line.channel, error)
+        metrics.REMINDERS.labels(result).inc()
+
+    def _link(self, work: Work, ts_of: dict[str, str]) -> str | None:
+        """The living message's permalink for a nudge's button (one posted in this very
+        delivery counts); none if there is none yet or Slack will not say."""
+        posted = [(m.channel, ts_of[m.channel]) for m in work.messages if ts_of.get(m.channel)]
+        if not posted:
+            return None
+        channel, ts = posted[0]
+        try:
+            answer = self.client.chat_getPermalink(channel=channel, message_ts=ts)
+            return str(answer["permalink"])
+        except SlackApiError:
+            return None
+
+    def open_dm(self, user: str) -> str:
+        """The bot's direct-message conversation with `user` (a stable id, which chat.update
+        needs, unlike posting to the user id)."""
+        return open_dm(self.client, user)
 
     def _send_unattached(self, line: LineWork, done: Delivered) -> None:
         payload = line.payload
@@ -313,4 +373,47 @@ def _all_failed(work: Work) -> Delivered:
     return Delivered(
         failed_messages={message.channel for message in work.messages},
         failed_lines={line.id for line in work.lines},
+    )
+
+
+# Answers to one person's request, sent here too so that this module alone talks to Slack for
+# outgoing messages. They are not outbox rows: they record no change of state, and they answer
+# someone who is waiting now (a retry minutes later, after a crash, would answer nobody).
+
+
+def open_dm(client: WebClient, user: str) -> str:
+    """conversations.open with one user gives the id of the bot's DM with them
+    (https://docs.slack.dev/reference/methods/conversations.open)."""
+    return str(client.conversations_open(users=user)["channel"]["id"])
+
+
+def answer_privately(
+    client: WebClient, channel: str | None, user: str, text: str, blocks: list[Any] | None
+) -> None:
+    """An ephemeral message in `channel` to `user`, or a DM where there is no channel."""
+    if channel:
+        client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+    else:
+        client.chat_postMessage(channel=user, text=text, blocks=blocks)
+
+
+def share_report(
+    client: WebClient,
+    channel: str,
+    text: str,
+    blocks: list[Any],
+    chart: bytes,
+    filename: str,
+    title: str,
+    alt_text: str,
+    *,
+    on_posted: Callable[[], None] = lambda: None,
+) -> None:
+    """The report's figures as a message, then its chart as a file shared in the channel
+    (slack-sdk's files_upload_v2). `on_posted` runs between the two, so a failed upload
+    after a posted message can be told apart."""
+    client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    on_posted()
+    client.files_upload_v2(
+        channel=channel, file=chart, filename=filename, title=title, alt_txt=alt_text
     )

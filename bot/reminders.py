@@ -1,4 +1,4 @@
-"""The reminder sweep: claims due reminders from the database and nudges people in Slack."""
+"""The reminder sweep: claims due reminders, records each round's nudges in the outbox."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import metrics, observe, views
+from bot import metrics, observe
 from bot.delivery import Deliverer
-from bot.pacing import ChannelPacer
 from commands import reminders
 from commands.context import ServiceContext
 from commands.reminder_rules import plan_delivery, zone_of
@@ -49,27 +48,27 @@ def worker_name() -> str:
 @dataclass
 class SweepReport:
     claimed: int = 0
-    nudged: list[tuple[str, str]] = field(default_factory=list)  # (hotfix ref, user)
+    nudged: list[tuple[str, str]] = field(default_factory=list)  # (hotfix ref, user) recorded
     deferred: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
 
 
 class Sweeper:
+    """Decides who is nudged now and records each round in the outbox; it sends nothing itself:
+    the deliverer does, right after the round's commit (or its sweep, after a crash)."""
+
     def __init__(
         self,
         ctx: ServiceContext,
         client: WebClient,
+        deliverer: Deliverer,
         *,
         worker: str | None = None,
-        pacer: ChannelPacer | None = None,
-        deliverer: Deliverer | None = None,
     ) -> None:
         self.ctx = ctx
-        self.client = client
+        self.client = client  # reads only: users.info for time zones
+        self.deliverer = deliverer
         self.worker = worker or worker_name()
-        self.pacer = pacer or ChannelPacer()
-        self.deliverer = deliverer  # sends the thread line a round leaves in the outbox
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
@@ -77,7 +76,7 @@ class Sweeper:
         due = reminders.claim_due(self.ctx, self.worker)
         report.claimed = len(due)
         for item in due:
-            self._deliver(item, report)
+            self._round(item, report)
         return report
 
     def sweep_safely(self) -> None:
@@ -86,91 +85,32 @@ class Sweeper:
             report = self.sweep()
             if report.claimed:
                 log.info(
-                    "reminder sweep: %d due, %d nudged, %d deferred, %d failed, %d escalated",
+                    "reminder sweep: %d due, %d nudged, %d deferred, %d escalated",
                     report.claimed,
                     len(report.nudged),
                     len(report.deferred),
-                    len(report.failed),
                     len(report.escalated),
                 )
         except Exception:
             log.exception("reminder sweep failed")
 
-    def _deliver(self, item: DueReminder, report: SweepReport) -> None:
+    def _round(self, item: DueReminder, report: SweepReport) -> None:
         hotfix = item.hotfix
         now = self.ctx.now()
         zones = {user: zone_of(name) for user, name in self._timezones(item.recipients).items()}
         plan = plan_delivery(
             item.recipients, hotfix.severity, zones, now, self.ctx.reminders.working_hours
         )
-        link = (
-            self._link(hotfix.messages[0].channel, hotfix.messages[0].ts)
-            if hotfix.messages
-            else None
+        recorded = reminders.record_round(
+            self.ctx, self.worker, item, nudge=plan.now, deferred=plan.later
         )
-        text, blocks = views.nudge_message(hotfix, now, link)
-        sent: list[str] = []
-        failed: list[str] = []
-        for user in plan.now:
-            try:
-                channel = self.client.conversations_open(users=user)["channel"]["id"]
-                self.pacer.wait(channel)
-                self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-                sent.append(user)
-            except SlackApiError as error:
-                log.warning(
-                    "nudge for %s to %s failed: %s", hotfix.ref, user, error.response.get("error")
-                )
-                failed.append(user)
-        escalated = item.escalate and self._escalate(item, now)
-        work = reminders.complete_round(
-            self.ctx,
-            self.worker,
-            item,
-            sent=sent,
-            deferred=plan.later,
-            failed=failed,
-            escalated=escalated,
-        )
-        metrics.REMINDERS.labels("sent").inc(len(sent))
-        metrics.REMINDERS.labels("failed").inc(len(failed))
         metrics.REMINDERS.labels("deferred").inc(len(plan.later))
-        if escalated:
-            metrics.REMINDERS.labels("escalated").inc()
-        if self.deliverer is not None:
-            self.deliverer.deliver(work)  # the thread line, through the outbox
-        report.nudged += [(hotfix.ref, user) for user in sent]
+        # The fast path: this process claimed the round's rows in its transaction.
+        self.deliverer.deliver(recorded.work)
+        report.nudged += [(hotfix.ref, user) for user in recorded.nudged]
         report.deferred += [(hotfix.ref, user) for user in plan.later]
-        report.failed += [(hotfix.ref, user) for user in failed]
-        if escalated:
+        if recorded.escalated:
             report.escalated.append(hotfix.ref)
-
-    def _escalate(self, item: DueReminder, now: datetime) -> bool:
-        text = views.escalation_message(
-            item.hotfix, now, item.unanswered, item.escalation_usergroup
-        )
-        channels = (
-            [item.hotfix.home_channel]
-            if item.hotfix.home_channel
-            else [message.channel for message in item.hotfix.messages]
-        )
-        told = False
-        for channel in channels:
-            try:
-                self.pacer.wait(channel)
-                self.client.chat_postMessage(channel=channel, text=text)
-                told = True
-            except SlackApiError as error:
-                log.warning(
-                    "escalation of %s failed: %s", item.hotfix.ref, error.response.get("error")
-                )
-        return told
-
-    def _link(self, channel: str, ts: str) -> str | None:
-        try:
-            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-        except SlackApiError:
-            return None
 
     def _timezones(self, users: tuple[str, ...]) -> dict[str, str | None]:
         known = reminders.cached_timezones(self.ctx, users)

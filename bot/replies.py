@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from bot import delivery
 from bot.ids import ModalContext
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,6 @@ def tell(
         if respond is not None and body.get("response_url"):
             respond(text=text, blocks=rendered, response_type="ephemeral", replace_original=False)
             return
-        user = user_of(body)
-        channel = channel_of(body)
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=rendered)
-        else:
-            client.chat_postMessage(channel=user, text=text, blocks=rendered)
+        delivery.answer_privately(client, channel_of(body), user_of(body), text, rendered)
     except SlackApiError as error:
         log.warning("could not answer %s: %s", user_of(body), error.response.get("error"))

@@ -29,7 +29,7 @@ from commands.lifecycle import HotfixState
 from standin.databases import empty_database
 from standin.slack_client import SlackDriver
 from standin.web_api import FakeSlackWebApi
-from storage.models import ACTIVE_HOTFIX_STATES
+from storage.models import ACTIVE_HOTFIX_STATES, Outbox
 from storage.setup import open_database
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -37,6 +37,7 @@ ADMIN = Actor("U0ADMIN", is_admin=True)
 OWNERS = ("U0ANA", "U0RAJ")
 APPROVER = "U0LEE"
 INCIDENT = "C0INCIDENT"
+REMINDED_LINE = "⏰ Reminded "  # bot/views/nudges.py's thread line of a reminder round
 # The seeds' flow, as `/hotfix` commands (who types them, what they say).
 FLOW: tuple[tuple[str, str], ...] = (
     ("U0ANA", "deploy {ref}"),
@@ -67,6 +68,8 @@ class Report:
     undelivered: int = 0
     reminders_lost: list[str] = field(default_factory=list)
     reminders_doubled: list[str] = field(default_factory=list)
+    reminder_dms: int = 0  # nudges Slack posted: with none, the two checks above had nothing
+    reminder_escalations: int = 0
     invariants_broken: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -90,9 +93,11 @@ class Replica:
             "OUTBOX_LEASE_SECONDS": "5",
             "OUTBOX_MAX_BACKOFF_SECONDS": "2",
             "REMINDER_SWEEP_SECONDS": "1",
-            "REMINDER_OPEN_EVERY": "1m",
-            "REMINDER_APPROVAL_EVERY": "1m",
-            "REMINDER_PROPAGATING_EVERY": "1m",
+            # Short enough that hotfixes get nudged (and escalated) during their flow, so the
+            # reminder checks below have rounds to count.
+            "REMINDER_OPEN_EVERY": "3s",
+            "REMINDER_APPROVAL_EVERY": "3s",
+            "REMINDER_PROPAGATING_EVERY": "3s",
             "SHUTDOWN_GRACE": "5",
         }
         log = open(self.folder / f"{self.name}.log", "ab")  # noqa: SIM115 - the process keeps it
@@ -282,11 +287,19 @@ def _check(ctx: ServiceContext, slack: FakeSlackWebApi, report: Report) -> None:
         checklists = repository.checklists(h.id for h in hotfixes if h.id is not None)
         active = Counter(h.application_id for h in hotfixes if h.state in ACTIVE_HOTFIX_STATES)
     report.undelivered = sum(1 for row in rows if row.delivered_at is None)
+    # A reminder round is recorded in the outbox with the reminder's advance: one that was
+    # recorded but never sent is lost as surely as a reminder row that vanished.
+    report.reminders_lost += [
+        f"HF-{row.hotfix_id} {row.kind} to {row.channel} never sent"
+        for row in rows
+        if row.kind in ("nudge", "escalation") and row.delivered_at is None
+    ]
     report.living_differing = _differing(ctx, slack)
     report.living_messages = sum(
         len(slack.messages(channel))
         for channel in {f"C0CHAOS{i}" for i in range(len(hotfixes) + 1)} | {INCIDENT}
     )
+    reminded: Counter[tuple[str, str]] = Counter()
     for hotfix in hotfixes:
         ref = f"HF-{hotfix.id}"
         for channel in (INCIDENT, f"C0CHAOS{hotfix.application_id - 1}"):
@@ -296,6 +309,13 @@ def _check(ctx: ServiceContext, slack: FakeSlackWebApi, report: Report) -> None:
             for parent in parents:
                 replies = Counter(
                     m.text for m in slack.thread(channel, parent.ts) if m.ts != parent.ts
+                )
+                # Rounds a few seconds apart read the same: counted against their rows below.
+                reminded[(ref, channel)] += sum(
+                    n for text, n in replies.items() if text.startswith(REMINDED_LINE)
+                )
+                replies = Counter(
+                    {t: n for t, n in replies.items() if not t.startswith(REMINDED_LINE)}
                 )
                 report.deliveries_twice += [
                     f"{ref} in {channel}: {text[:60]!r} x{n}"
@@ -315,12 +335,54 @@ def _check(ctx: ServiceContext, slack: FakeSlackWebApi, report: Report) -> None:
     report.invariants_broken += [
         f"application {app} has {n} unsolved hotfixes" for app, n in active.items() if n > 1
     ]
-    nudges = Counter(
-        (call.params.get("channel"), call.params.get("text"))
-        for call in slack.calls("chat.postMessage")
-        if str(call.params.get("channel", "")).startswith("D")
+    _check_reminder_doubles(slack, rows, reminded, report)
+
+
+def _check_reminder_doubles(
+    slack: FakeSlackWebApi,
+    rows: list[Outbox],
+    reminded: Counter[tuple[str, str]],
+    report: Report,
+) -> None:
+    """Each nudge, escalation and reminder thread line is one outbox row, recorded with the
+    reminder's advance: Slack showing more of them than there are rows is a double. (A row
+    dropped unsent, its hotfix solved first, could hide one: the check errs towards passing.)"""
+    recorded = Counter(
+        (f"HF-{row.hotfix_id}", row.kind, row.channel)
+        for row in rows
+        if row.kind in ("nudge", "escalation", "reminded")
     )
-    report.reminders_doubled = [f"{c} {t!r:.60} x{n}" for (c, t), n in nudges.items() if n > 1]
+    users = {slack.dm_channel(user): user for user in (*OWNERS, APPROVER)}
+    posted = [
+        (call.params.get("channel"), str(call.params.get("text")), call.params.get("thread_ts"))
+        for call in slack.calls("chat.postMessage")
+        # Posted, not attempted: a 500 the client retried is one message, not two.
+        if call.ok
+    ]
+    shown: Counter[tuple[str, str, str]] = Counter()
+    for channel, text, thread in posted:
+        if channel in users and text.startswith("⏰ "):
+            shown[(text.removeprefix("⏰ ").split(" · ")[0], "nudge", users[channel])] += 1
+        elif text.startswith("🚨 ") and not thread:
+            ref = text.split("*HF-", 1)[1].split("*", 1)[0]
+            shown[(f"HF-{ref}", "escalation", str(channel))] += 1
+    shown.update({(ref, "reminded", channel): n for (ref, channel), n in reminded.items()})
+    report.reminders_doubled = [
+        f"{ref} {kind} to {to}: {n} shown, {recorded[(ref, kind, to)]} recorded"
+        for (ref, kind, to), n in sorted(shown.items())
+        if n > recorded[(ref, kind, to)]
+    ]
+    report.reminder_dms = sum(n for (_, kind, _), n in shown.items() if kind == "nudge")
+    report.reminder_escalations = sum(
+        n for (_, kind, _), n in shown.items() if kind == "escalation"
+    )
+    # Any other direct message (none is expected in this flow) must not repeat either.
+    others = Counter(
+        (channel, text)
+        for channel, text, _ in posted
+        if str(channel).startswith("D") and not text.startswith("⏰ ")
+    )
+    report.reminders_doubled += [f"{c} {t!r:.60} x{n}" for (c, t), n in others.items() if n > 1]
 
 
 def write_report(report: Report, out: Path) -> None:
@@ -342,7 +404,9 @@ def write_report(report: Report, out: Path) -> None:
         line("thread lines sent twice", len(report.deliveries_twice), "0"),
         line("outbox rows undelivered at the end", report.undelivered, "0"),
         line("reminders lost", len(report.reminders_lost), "0"),
-        line("reminder DMs doubled", len(report.reminders_doubled), "0"),
+        line("reminder DMs posted (through the outbox)", report.reminder_dms),
+        line("escalations posted (through the outbox)", report.reminder_escalations),
+        line("reminder DMs, escalations, thread lines doubled", len(report.reminders_doubled), "0"),
         line("domain invariants broken", len(report.invariants_broken), "0"),
     ]
     details = [

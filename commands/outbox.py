@@ -38,6 +38,10 @@ LOG = "log"  # deployment log lines in the thread
 WARNING = "warning"  # a regression warning in the thread
 DIRECT = "dm"  # a direct message to a person (channel holds the user id)
 REMINDED = "reminded"  # who a reminder round nudged, in the thread
+# A reminder round's messages, written in the transaction that advances the reminder, so a
+# round is sent once (the sweep after a crash) and never twice (the reminder moved on with it):
+NUDGE = "nudge"  # a reminder to one person by DM (channel holds the user id)
+ESCALATION = "escalation"  # a top-level post in a channel: the reminders went unanswered
 # Lines about no hotfix (hotfix_id None), claimed line by line rather than hotfix by hotfix:
 LIFETIME_CHANGE = "lifetime_change"  # the watch's message with Open hotfix / Not a hotfix…
 LIFETIME_DISMISSED = "lifetime_dismissed"  # who said Not a hotfix and why, in its thread
@@ -124,14 +128,16 @@ def record(
     event: EventLine | None = None,
     lines: Sequence[tuple[str, dict[str, Any]]] = (),
     direct: Sequence[tuple[str, dict[str, Any]]] = (),
+    addressed: Sequence[tuple[str, str, dict[str, Any]]] = (),
     origin_channel: str | None = None,
 ) -> Work | None:
     """Write what Slack must show after this change; claim it for `ctx.worker` when it can.
 
     `lines`: (kind, payload) for the thread of every living message, before the event line;
-    `direct`: (user, payload) for direct messages. Returns the claimed work for the fast path,
-    or None when another process holds this hotfix's delivery (it picks the new rows up when it
-    finishes) or nobody delivers right away (the CLI).
+    `direct`: (user, payload) for direct messages; `addressed`: (kind, channel or user,
+    payload) for messages of another kind sent to one conversation, not a thread. Returns the
+    claimed work for the fast path, or None when another process holds this hotfix's delivery
+    (it picks the new rows up when it finishes) or nobody delivers right away (the CLI).
     """
     hotfix_id = snapshot.id
     messages = repository.living_messages([hotfix_id])
@@ -168,6 +174,17 @@ def record(
             next_attempt_at=now,
         )
         for user, payload in direct
+    ]
+    new_lines += [
+        Outbox(
+            hotfix_id=hotfix_id,
+            channel=channel,
+            kind=kind,
+            payload=json.dumps(payload, sort_keys=True),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for kind, channel, payload in addressed
     ]
     repository.add_all(new_lines)
     rows = list(by_channel.values())

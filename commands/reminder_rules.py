@@ -78,7 +78,6 @@ class ReminderPolicy:
     escalate_after_nudges: int = 3
     escalate_after_red: timedelta = timedelta(hours=24)
     working_hours: WorkingHours = field(default_factory=WorkingHours)
-    retry_backoff: timedelta = timedelta(minutes=1)
 
     @classmethod
     def from_settings(cls, env: Mapping[str, str]) -> ReminderPolicy:

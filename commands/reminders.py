@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 CLAIM_LEASE = timedelta(minutes=2)
 TIMEZONE_FRESH_FOR = timedelta(days=1)
-MAX_BACKOFF = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -121,63 +120,95 @@ def recipients_of(hotfix: HotfixSnapshot) -> tuple[str, ...]:
     return hotfix.owners
 
 
-def complete_round(
+@dataclass(frozen=True)
+class Round:
+    """What a reminder round recorded in the outbox, and the claimed work to send at once."""
+
+    nudged: tuple[str, ...] = ()
+    escalated: bool = False
+    work: Work | None = None
+
+
+def record_round(
     ctx: ServiceContext,
     worker: str,
     due: DueReminder,
     *,
-    sent: Iterable[str],
+    nudge: Iterable[str],
     deferred: Mapping[str, datetime],
-    failed: Iterable[str],
-    escalated: bool,
-) -> Work | None:
-    """Record what the sweep delivered and when this hotfix is due next; the line in the
-    living message's thread goes to the outbox (returned when claimed for this process)."""
+) -> Round:
+    """Advance the reminder and record the round's messages in ONE transaction.
+
+    The DM per person to nudge now, the escalation and the line in the living message's thread
+    become outbox rows beside the reminder's new due time: a crash after the commit loses
+    nothing (the outbox sweep sends them) and sends nothing twice (the reminder moved on, and
+    a round whose claim passed to another worker records nothing). Failed sends are the
+    outbox's to retry, with its back-off; the reminder keeps its cadence meanwhile.
+    """
     from commands import outbox  # it renders snapshots that reminders feed: imported when used
 
     now = ctx.now()
-    failed = list(failed)
-    sent = list(sent)
     with ctx.db.write() as repository:
         # The hotfix first, as every change does: the same lock order, no deadlock.
         hotfix = repository.hotfix(due.hotfix.id, for_update=True)
         row = repository.reminder(due.hotfix.id, for_update=True)
         if row is None or row.claimed_by != worker:
-            return None  # solved meanwhile, or the lease passed to another worker
+            return Round()  # solved meanwhile, or the lease passed to another worker
         if hotfix is None or not HotfixState(hotfix.state).is_red:
             repository.delete_reminder(due.hotfix.id)
-            return None
+            return Round()
         app = repository.application(hotfix.application_id)
+        # Someone whose last nudge is still unsent (Slack down) gets that one, rendered fresh
+        # when it goes: a round does not pile a second one up behind it.
+        waiting = {
+            line.channel
+            for line in repository.undelivered([due.hotfix.id])
+            if line.kind == outbox.NUDGE
+        }
+        nudged = tuple(user for user in nudge if user not in waiting)
         if due.new_round:
             row.unanswered += 1
-        if escalated:
-            row.escalated_at = now
-        if sent:
+        escalate_in: tuple[str, ...] = ()
+        if due.escalate and row.escalated_at is None:
+            escalate_in = (
+                (due.hotfix.home_channel,)
+                if due.hotfix.home_channel
+                else tuple(dict.fromkeys(message.channel for message in due.hotfix.messages))
+            )
+            if escalate_in:
+                row.escalated_at = now
+        if nudged:
             row.last_sent_at = now
-        waiting = [*failed, *(user for user in deferred if user not in failed)]
-        if failed:
-            row.failures += 1
-            backoff = ctx.reminders.retry_backoff * (2 ** (row.failures - 1))
-            row.next_due_at = now + min(backoff, MAX_BACKOFF)
-        elif deferred:
-            row.failures = 0
+        row.failures = 0
+        if deferred:
             row.next_due_at = min(deferred.values())
         else:
-            row.failures = 0
             every = timedelta(seconds=row.every_seconds) if row.every_seconds else None
             row.next_due_at = now + (
                 every or cadence(ctx.reminders, app, HotfixState(hotfix.state))
             )
-        row.pending_recipients = json.dumps(waiting) if waiting else None
+        row.pending_recipients = json.dumps(list(deferred)) if deferred else None
         row.claimed_by = None
         row.claimed_until = None
         repository.add(row)
-        if not sent:
-            return None
-        line = (outbox.REMINDED, {"users": sent, "at": now.isoformat()})
+        if not nudged and not escalate_in:
+            return Round()
+        at = now.isoformat()
+        addressed = [(outbox.NUDGE, user, {"at": at}) for user in nudged] + [
+            (
+                outbox.ESCALATION,
+                channel,
+                {"at": at, "unanswered": due.unanswered, "usergroup": due.escalation_usergroup},
+            )
+            for channel in escalate_in
+        ]
+        lines = [(outbox.REMINDED, {"users": list(nudged), "at": at})] if nudged else []
         repository.flush()
         snapshot = hotfix_snapshots(repository, [hotfix])[0]
-        return outbox.record(ctx, repository, hotfix, app, snapshot, now, lines=[line])
+        work = outbox.record(
+            ctx, repository, hotfix, app, snapshot, now, lines=lines, addressed=addressed
+        )
+        return Round(nudged=nudged, escalated=bool(escalate_in), work=work)
 
 
 def snooze(

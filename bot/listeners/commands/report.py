@@ -1,6 +1,7 @@
 """`/hotfix report [<app>] [--days N]`: the figures as a message, and the chart as a PNG file.
 
-Both go to the channel where the command was typed, for the team to see. The PNG goes through
+Both go to the channel where the command was typed, for the team to see, through
+bot/delivery.py (an answer to a request, not an outbox row: see there). The PNG goes through
 slack-sdk's `files_upload_v2`: files.getUploadURLExternal, a POST of the bytes to the returned
 upload_url, then files.completeUploadExternal sharing it in the channel
 (https://docs.slack.dev/reference/methods/files.getUploadURLExternal,
@@ -16,7 +17,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot import views
+from bot import delivery, views
 from bot.services import BotServices
 from bot.views.text import truncate
 from commands.report import HotfixReport, hotfix_report
@@ -41,15 +42,22 @@ def report(s: BotServices, r: Request, c: dict[str, Any], respond: Respond, w: W
 
     png = chart_png(result)
     shared = False
-    try:
-        w.chat_postMessage(channel=channel, text=text, blocks=blocks)
+
+    def posted() -> None:
+        nonlocal shared
         shared = True
-        w.files_upload_v2(
-            channel=channel,
-            file=png,
-            filename=CHART_FILENAME,
-            title=views.report_title(result),
-            alt_txt=chart_alt_text(result),
+
+    try:
+        delivery.share_report(
+            w,
+            channel,
+            text,
+            blocks,
+            png,
+            CHART_FILENAME,
+            views.report_title(result),
+            chart_alt_text(result),
+            on_posted=posted,
         )
     except (SlackApiError, SlackRequestError) as error:
         # Not in the channel, uploads disabled...: the person still gets the figures.

@@ -41,7 +41,7 @@ def _changed(
     unreachable = services.deliverer.deliver(outcome.work)
     origin = command.get("channel_id")
     if origin and origin in unreachable and outcome.work is not None:
-        _show_elsewhere(services, outcome, origin, command, respond, client)
+        _show_elsewhere(services, outcome, origin, command, respond)
     line = views.event_text(outcome.event)
     _private(respond, views.done_reply(f"{outcome.hotfix.ref}: {line}."))
 
@@ -52,7 +52,6 @@ def _show_elsewhere(
     origin: str,
     command: dict[str, Any],
     respond: Respond,
-    client: WebClient,
 ) -> None:
     """The bot cannot post where the command was typed (a DM between people, a private
     channel it was not invited to): say where the living message is, and how to bring it
@@ -63,7 +62,7 @@ def _show_elsewhere(
         where = f"<#{elsewhere[0]}>"
     else:
         user = command["user_id"]
-        dm = str(client.conversations_open(users=user)["channel"]["id"])
+        dm = services.deliverer.open_dm(user)
         services.deliverer.deliver(outbox.show(services.ctx, outcome.hotfix.ref, dm))
         where = "our direct messages"
     _private(respond, views.not_here_reply(outcome.hotfix.ref, where))
