@@ -9,13 +9,15 @@ works on them, so a process that dies frees its rows within one lease.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.metadata import Metadata
 
 from bot import observe, views
 from bot.views.lifetime_change import change_dismissed, change_message, evidence_line
@@ -34,6 +36,87 @@ UNREACHABLE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
 )
 GONE = frozenset({"message_not_found", "cant_update_message"})
+
+# Every post made from the outbox carries message metadata naming what it delivers, so that a
+# delivery that may already have happened (a process killed after the post, before recording
+# it) is looked up in Slack instead of posted twice. The format is Slack's message metadata:
+# {"event_type": str, "event_payload": {str: str | number | bool | ...}}
+# (https://docs.slack.dev/messaging/message-metadata; slack_sdk.models.metadata.Metadata), read
+# back with include_all_metadata (https://docs.slack.dev/reference/methods/conversations.history,
+# https://docs.slack.dev/reference/methods/conversations.replies).
+DELIVERY_EVENT = "hotfix_bot_delivery"
+LIVING_MESSAGE = "living_message"
+# How far before a row's creation the read-back starts: the clocks of this process and of
+# Slack differ a little.
+CLOCK_MARGIN = timedelta(minutes=10)
+READ_PAGE = 200
+
+
+def line_metadata(line: LineWork) -> Metadata:
+    return Metadata(event_type=DELIVERY_EVENT, event_payload={"outbox": line.id, "kind": line.kind})
+
+
+def living_metadata(hotfix_ref: str) -> Metadata:
+    return Metadata(
+        event_type=DELIVERY_EVENT, event_payload={"hotfix": hotfix_ref, "kind": LIVING_MESSAGE}
+    )
+
+
+def _key(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True)
+
+
+class ReadBack:
+    """What the bot already posted from the outbox, read from Slack at most once per
+    conversation or thread in one delivery (several lines of one thread cost one read)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._seen: dict[tuple[str, str | None], tuple[datetime | None, dict[str, str]]] = {}
+
+    def posted(
+        self, channel: str, thread_ts: str | None, since: datetime | None, metadata: Metadata
+    ) -> str | None:
+        """The ts of the message carrying `metadata` in the thread `thread_ts` (or, without
+        one, among the conversation's messages since `since`), or None. Slack's errors raise."""
+        where = (channel, thread_ts)
+        cached = self._seen.get(where)
+        if cached is None or (
+            thread_ts is None and since is not None and (cached[0] is None or since < cached[0])
+        ):
+            cached = (since, self._read(channel, thread_ts, since))
+            self._seen[where] = cached
+        return cached[1].get(_key(metadata.event_payload))
+
+    def _read(self, channel: str, thread_ts: str | None, since: datetime | None) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}" if since is not None else None
+        while True:
+            if thread_ts is not None:
+                response = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=READ_PAGE,
+                    cursor=cursor,
+                )
+            else:
+                response = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    inclusive=True,
+                    include_all_metadata=True,
+                    limit=READ_PAGE,
+                    cursor=cursor,
+                )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT:
+                    found[_key(metadata.get("event_payload") or {})] = str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return found
 
 
 class Deliverer:
@@ -94,8 +177,9 @@ class Deliverer:
         try:
             while (loose := outbox.claim_unattached(self.ctx, self.worker)) is not None:
                 done = Delivered()
+                read_back = ReadBack(self.client)
                 for line in loose.lines:
-                    self._send_unattached(line, done)
+                    self._send_unattached(line, done, read_back)
                 outbox.finish_unattached(self.ctx, loose, done)
                 sent += len(done.sent_lines)
         finally:
@@ -132,6 +216,7 @@ class Deliverer:
         hotfix = work.hotfix
         observe.note_hotfix(hotfix.ref)  # the per-request line names the hotfix it showed
         rendered: tuple[str, list[Any]] | None = None
+        read_back = ReadBack(self.client)
         ts_of = {message.channel: message.ts for message in work.messages if message.ts}
         due = [
             message
@@ -143,12 +228,12 @@ class Deliverer:
         # a message shows a change, its thread already tells it.
         for message in [m for m in due if not m.ts]:
             rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
-            self._show_one(work, message, rendered, ts_of, done)
+            self._show_one(work, message, rendered, ts_of, done, read_back)
         for line in work.lines:
-            self._send_line(work, line, ts_of, done)
+            self._send_line(work, line, ts_of, done, read_back)
         for message in [m for m in due if m.ts]:
             rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
-            self._show_one(work, message, rendered, ts_of, done)
+            self._show_one(work, message, rendered, ts_of, done, read_back)
         return done
 
     def _show_one(
@@ -158,11 +243,20 @@ class Deliverer:
         rendered: tuple[str, list[Any]],
         ts_of: dict[str, str],
         done: Delivered,
+        read_back: ReadBack,
     ) -> None:
         text, blocks = rendered
         ref, channel = work.hotfix.ref, message.channel
         try:
-            ts = self._show(channel, message.ts, text, blocks)
+            shown_ts = message.ts
+            if message.maybe_posted:
+                # An earlier delivery may have posted it and died before keeping the ts: found,
+                # that message is brought up to date instead of a second one posted.
+                found = read_back.posted(channel, None, work.hotfix.opened_at, living_metadata(ref))
+                if found is not None:
+                    log.info("%s was already posted in %s (%s): updating it", ref, channel, found)
+                    shown_ts = found
+            ts = self._show(channel, shown_ts, text, blocks, living_metadata(ref))
             if ts != message.ts:
                 outbox.remember_posted(self.ctx, work, channel, ts)
             done.shown[channel] = (ts, work.hotfix.revision)
@@ -179,13 +273,22 @@ class Deliverer:
             log.warning("could not show %s in %s: %s", ref, channel, error)
 
     def _send_line(
-        self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
+        self,
+        work: Work,
+        line: LineWork,
+        ts_of: dict[str, str],
+        done: Delivered,
+        read_back: ReadBack,
     ) -> None:
+        metadata = line_metadata(line)
         try:
             text = self._render(work, line)
             if line.kind == outbox.DIRECT:
                 channel = self.client.conversations_open(users=line.channel)["channel"]["id"]
-                self.client.chat_postMessage(channel=channel, text=text)
+                if line.maybe_sent and read_back.posted(channel, None, line.created_at, metadata):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                self.client.chat_postMessage(channel=channel, text=text, metadata=metadata)
             else:
                 ts = ts_of.get(line.channel)
                 if ts is None:
@@ -195,7 +298,12 @@ class Deliverer:
                     else:
                         done.failed_lines.add(line.id)
                     return
-                self.client.chat_postMessage(channel=line.channel, thread_ts=ts, text=text)
+                if line.maybe_sent and read_back.posted(line.channel, ts, None, metadata):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                self.client.chat_postMessage(
+                    channel=line.channel, thread_ts=ts, text=text, metadata=metadata
+                )
             done.sent_lines.add(line.id)
         except SlackApiError as error:
             reason = str(error.response.get("error"))
@@ -208,8 +316,9 @@ class Deliverer:
             done.failed_lines.add(line.id)
             log.warning("could not tell %s to %s: %s", work.hotfix.ref, line.channel, error)
 
-    def _send_unattached(self, line: LineWork, done: Delivered) -> None:
+    def _send_unattached(self, line: LineWork, done: Delivered, read_back: ReadBack) -> None:
         payload = line.payload
+        metadata = line_metadata(line)
         try:
             if line.kind == outbox.LIFETIME_CHANGE:
                 change = Suggestion.of(line.channel, payload)
@@ -224,12 +333,17 @@ class Deliverer:
                     change.modules,
                     change.since,
                 )
-                answer = self.client.chat_postMessage(
-                    channel=line.channel, text=text, blocks=blocks
-                )
+                found = None
+                if line.maybe_sent:
+                    found = read_back.posted(line.channel, None, line.created_at, metadata)
+                if found is None:
+                    answer = self.client.chat_postMessage(
+                        channel=line.channel, text=text, blocks=blocks, metadata=metadata
+                    )
+                    found = str(answer["ts"])
                 # Kept at once, like a living message's first post: the thread line of a
                 # dismissal needs it, and a sent message is not sent again.
-                lifetime_watch.mark_posted(self.ctx, change.id, line.channel, str(answer["ts"]))
+                lifetime_watch.mark_posted(self.ctx, change.id, line.channel, found)
             elif line.kind == outbox.LIFETIME_DISMISSED:
                 text = change_dismissed(
                     str(payload["application"]),
@@ -238,7 +352,14 @@ class Deliverer:
                     str(payload["reason"]),
                 )
                 thread = str(payload.get("thread_ts") or "") or None
-                self.client.chat_postMessage(channel=line.channel, thread_ts=thread, text=text)
+                if line.maybe_sent and read_back.posted(
+                    line.channel, thread, line.created_at, metadata
+                ):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                self.client.chat_postMessage(
+                    channel=line.channel, thread_ts=thread, text=text, metadata=metadata
+                )
             else:
                 log.error("outbox line %d: unknown kind %s about no hotfix", line.id, line.kind)
                 done.dropped_lines.add(line.id)
@@ -285,7 +406,7 @@ class Deliverer:
             tuple(payload["pending_modules"]),
         )
 
-    def _show(self, channel: str, ts: str, text: str, blocks: list[Any]) -> str:
+    def _show(self, channel: str, ts: str, text: str, blocks: list[Any], metadata: Metadata) -> str:
         if ts:
             try:
                 self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -294,7 +415,9 @@ class Deliverer:
                 if error.response.get("error") not in GONE:
                     raise
                 # deleted by someone: posted again below
-        response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        response = self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, metadata=metadata
+        )
         return str(response["ts"])
 
     def _renew_while_busy(self) -> None:
