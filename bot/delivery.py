@@ -94,13 +94,19 @@ class ReadBack:
         oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}" if since is not None else None
         while True:
             if thread_ts is not None:
-                response = self.client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    include_all_metadata=True,
-                    limit=READ_PAGE,
-                    cursor=cursor,
-                )
+                try:
+                    response = self.client.conversations_replies(
+                        channel=channel,
+                        ts=thread_ts,
+                        include_all_metadata=True,
+                        limit=READ_PAGE,
+                        cursor=cursor,
+                    )
+                except SlackApiError as error:
+                    # The thread's parent is gone (deleted by someone): nothing was kept there.
+                    if error.response.get("error") == "thread_not_found":
+                        return found
+                    raise
             else:
                 response = self.client.conversations_history(
                     channel=channel,

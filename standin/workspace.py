@@ -470,7 +470,10 @@ class Workspace:
         """
         channel = _str(params, "channel", "channel_not_found")
         self._check_open(channel)
-        parent = self._existing(channel, _str(params, "ts", "thread_not_found"))
+        # A ts that names no message: "thread_not_found" in the method's published errors.
+        parent = self.find_message(channel, _str(params, "ts", "thread_not_found"))
+        if parent is None:
+            raise ApiError("thread_not_found")
         replies = [m for m in self.thread(channel, parent.ts) if _in_window(m.ts, params)]
         return _page([parent, *replies], params, default_limit=1000, max_limit=1000)
 
