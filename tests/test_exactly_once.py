@@ -9,8 +9,11 @@ fails leaves the row for later: it never posts blindly.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +26,12 @@ from commands.actors import Actor
 from commands.context import ServiceContext
 from commands.outbox import Work
 from commands.snapshots import hotfix_snapshots
-from standin.web_api import FakeSlackWebApi
-from tests.support import MovableClock
+from standin.slack_client import SlackDriver
+from standin.web_api import FakeSlackWebApi, RecordedCall
+from storage.setup import open_database
+from tests.support import MovableClock, backends, fresh_database_url
+from tests.test_outbox import _catalog, _serve, _wait
+from tests.test_serve import SECRET, free_port
 
 ANA = Actor("U0ANA")
 HOME = "C0ECOMMERCE"  # eCommerce's home channel in the example catalog
@@ -263,3 +270,64 @@ def warn_owner(ctx: ServiceContext, hotfix_id: int) -> Work:
         )
     assert work is not None
     return work
+
+
+# a real kill -9 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", backends())
+@pytest.mark.parametrize("moment", ["first post", "thread line"])
+def test_kill_9_right_after_a_post_reached_slack_then_restart_sends_nothing_twice(
+    backend: str, moment: str, tmp_path: Path, slack: FakeSlackWebApi
+) -> None:
+    """`serve` is killed while Slack's answer to a post is on its way: the post is in Slack, the
+    process never learnt it. The next process finds it and sends nothing twice."""
+    with fresh_database_url(backend, tmp_path) as url:
+        _catalog(url)
+        port = free_port()
+        process = _serve(url, slack, tmp_path, port)
+        killed = threading.Event()
+
+        def kill_at_the_moment(call: RecordedCall) -> None:
+            # The fake calls this before it writes its answer: the post is in Slack, the
+            # answer never reaches the process.
+            threaded = bool(call.params.get("thread_ts"))
+            wanted = threaded if moment == "thread line" else not threaded
+            if call.method == "chat.postMessage" and call.ok and wanted and not killed.is_set():
+                killed.set()
+                process.send_signal(signal.SIGKILL)
+
+        slack.on_call = kill_at_the_moment
+        try:
+            driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, web_api=slack)
+            assert driver.slash_command(ANA.user_id, "open eCommerce Checkout down").status == 200
+            _wait(killed.is_set, f"the kill at the {moment}")
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=15)
+        slack.on_call = None
+        process = _serve(url, slack, tmp_path, free_port())
+        try:
+            _wait(lambda: _all_delivered(url), "the restarted process to deliver the rest")
+        finally:
+            process.terminate()
+            assert process.wait(timeout=30) == 0
+        for channel in (HOME, "C0INCIDENT"):
+            lines = replies(slack, channel)  # asserts one living message in the channel
+            assert len(lines) == 1, f"one thread line in {channel}: {lines}"
+        assert reads(slack), "the restarted process looked before sending again"
+
+
+def _all_delivered(url: str) -> bool:
+    database = open_database(url)
+    try:
+        with database.read() as repository:
+            rows = repository.outbox_rows()
+            messages = repository.living_messages([row.hotfix_id for row in rows if row.hotfix_id])
+        return (
+            bool(rows)
+            and all(row.delivered_at is not None for row in rows)
+            and all(m.shown_revision >= m.wanted_revision and m.ts for m in messages)
+        )
+    finally:
+        database.engine.dispose()
