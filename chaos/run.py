@@ -295,13 +295,16 @@ def _check(ctx: ServiceContext, slack: FakeSlackWebApi, report: Report) -> None:
             if len(parents) > 1:
                 report.messages_doubled.append(f"{ref} in {channel}: {len(parents)}")
             for parent in parents:
-                replies = Counter(
-                    m.text for m in slack.thread(channel, parent.ts) if m.ts != parent.ts
-                )
+                rows_of: dict[str, list[object]] = {}
+                for reply in slack.thread(channel, parent.ts):
+                    if reply.ts != parent.ts:
+                        payload = (reply.metadata or {}).get("event_payload") or {}
+                        rows_of.setdefault(reply.text, []).append(payload.get("outbox"))
+                # The outbox rows the copies name: one row twice is one delivery sent twice.
                 report.deliveries_twice += [
-                    f"{ref} in {channel}: {text[:60]!r} x{n}"
-                    for text, n in replies.items()
-                    if n > 1
+                    f"{ref} in {channel}: {text[:60]!r} x{len(rows)} (outbox rows {rows})"
+                    for text, rows in rows_of.items()
+                    if len(rows) > 1
                 ]
         red = hotfix.state in ("open", "awaiting_approval", "deploying", "propagating")
         if red and reminders.get(hotfix.id) is None:
