@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,12 +68,21 @@ def _key(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True)
 
 
+class LeaseRunningOut(Exception):
+    """This process may soon no longer hold its claim (renewals did not get through)."""
+
+
 class ReadBack:
     """What the bot already posted from the outbox, read from Slack at most once per
-    conversation or thread in one delivery (several lines of one thread cost one read)."""
+    conversation or thread in one delivery (several lines of one thread cost one read).
 
-    def __init__(self, client: WebClient) -> None:
+    `fence` is called before every post: a process whose lease may have passed on must not
+    post, for the next holder may read Slack before that post lands and send the row too.
+    """
+
+    def __init__(self, client: WebClient, fence: Callable[[], None] = lambda: None) -> None:
         self.client = client
+        self.fence = fence
         self._seen: dict[tuple[str, str | None], tuple[datetime | None, dict[str, str]]] = {}
 
     def posted(
@@ -138,6 +149,8 @@ class Deliverer:
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # When the last renewal of this process's claims began (time.monotonic()).
+        self._renewed_at = time.monotonic()
         self._heartbeat = threading.Thread(
             target=self._renew_while_busy, name="outbox-heartbeat", daemon=True
         )
@@ -156,8 +169,9 @@ class Deliverer:
             self._busy += 1
         try:
             while work is not None:
+                taken = time.monotonic()
                 try:
-                    done = self._send(work)
+                    done = self._send(work, ReadBack(self.client, self._fence(taken)))
                 except Exception:
                     log.exception("delivering %s failed", work.hotfix.ref)
                     done = _all_failed(work)
@@ -183,7 +197,7 @@ class Deliverer:
         try:
             while (loose := outbox.claim_unattached(self.ctx, self.worker)) is not None:
                 done = Delivered()
-                read_back = ReadBack(self.client)
+                read_back = ReadBack(self.client, self._fence(time.monotonic()))
                 for line in loose.lines:
                     self._send_unattached(line, done, read_back)
                 outbox.finish_unattached(self.ctx, loose, done)
@@ -217,12 +231,25 @@ class Deliverer:
             return self._busy > 0
 
     # sending --------------------------------------------------------------------------------
-    def _send(self, work: Work) -> Delivered:
+    def _fence(self, taken: float) -> Callable[[], None]:
+        """A check before each post of a delivery whose rows were claimed at about `taken`:
+        the lease runs from the claim or from the last renewal that began after it, by this
+        process's own clock (no database round trip). With less than a quarter of it left,
+        renewals are not getting through and posting stops; the rows go back to the sweep."""
+        lease = self.ctx.outbox.lease.total_seconds()
+
+        def check() -> None:
+            left = max(taken, self._renewed_at) + lease - time.monotonic()
+            if left < lease / 4:
+                raise LeaseRunningOut(f"{left:.1f}s of the claim's lease left")
+
+        return check
+
+    def _send(self, work: Work, read_back: ReadBack) -> Delivered:
         done = Delivered()
         hotfix = work.hotfix
         observe.note_hotfix(hotfix.ref)  # the per-request line names the hotfix it showed
         rendered: tuple[str, list[Any]] | None = None
-        read_back = ReadBack(self.client)
         ts_of = {message.channel: message.ts for message in work.messages if message.ts}
         due = [
             message
@@ -262,6 +289,7 @@ class Deliverer:
                 if found is not None:
                     log.info("%s was already posted in %s (%s): updating it", ref, channel, found)
                     shown_ts = found
+            read_back.fence()
             ts = self._show(channel, shown_ts, text, blocks, living_metadata(ref))
             if ts != message.ts:
                 outbox.remember_posted(self.ctx, work, channel, ts)
@@ -294,6 +322,7 @@ class Deliverer:
                 if line.maybe_sent and read_back.posted(channel, None, line.created_at, metadata):
                     done.sent_lines.add(line.id)  # sent before the last process could say so
                     return
+                read_back.fence()
                 self.client.chat_postMessage(channel=channel, text=text, metadata=metadata)
             else:
                 ts = ts_of.get(line.channel)
@@ -307,6 +336,7 @@ class Deliverer:
                 if line.maybe_sent and read_back.posted(line.channel, ts, None, metadata):
                     done.sent_lines.add(line.id)  # sent before the last process could say so
                     return
+                read_back.fence()
                 self.client.chat_postMessage(
                     channel=line.channel, thread_ts=ts, text=text, metadata=metadata
                 )
@@ -343,6 +373,7 @@ class Deliverer:
                 if line.maybe_sent:
                     found = read_back.posted(line.channel, None, line.created_at, metadata)
                 if found is None:
+                    read_back.fence()
                     answer = self.client.chat_postMessage(
                         channel=line.channel, text=text, blocks=blocks, metadata=metadata
                     )
@@ -363,6 +394,7 @@ class Deliverer:
                 ):
                     done.sent_lines.add(line.id)  # sent before the last process could say so
                     return
+                read_back.fence()
                 self.client.chat_postMessage(
                     channel=line.channel, thread_ts=thread, text=text, metadata=metadata
                 )
@@ -431,8 +463,10 @@ class Deliverer:
         while not self._stop.wait(every):
             if not self.busy:
                 continue
+            began = time.monotonic()
             try:
                 outbox.renew(self.ctx, self.worker)
+                self._renewed_at = max(self._renewed_at, began)
             except Exception:
                 log.exception("renewing outbox claims failed")
 

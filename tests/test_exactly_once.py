@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.delivery import DELIVERY_EVENT, Deliverer
+from bot.delivery import DELIVERY_EVENT, Deliverer, LeaseRunningOut
 from commands import hotfixes, outbox
 from commands.actors import Actor
 from commands.context import ServiceContext
@@ -243,6 +244,49 @@ def test_a_line_slack_refused_is_read_back_then_sent_once(
     deliverer.sweep()
     assert len(replies(slack)) == 2 and undelivered(ctx, hotfix_id) == []
     assert reads(slack) == ["conversations.replies"]
+
+
+def test_the_fence_stops_posting_when_the_lease_may_have_passed_on(
+    ctx: ServiceContext, slack: FakeSlackWebApi
+) -> None:
+    deliverer = deliverer_for(ctx, slack, "a")
+    lease = ctx.outbox.lease.total_seconds()
+    now = time.monotonic()
+    deliverer._fence(now)()  # just claimed: posts go on
+    deliverer._renewed_at = now
+    deliverer._fence(now - 10 * lease)()  # claimed long ago but renewed since
+    deliverer._renewed_at = now - lease
+    with pytest.raises(LeaseRunningOut):
+        deliverer._fence(now - 0.8 * lease)()  # neither claimed nor renewed recently enough
+    deliverer.stop()
+
+
+def test_a_delivery_whose_lease_runs_out_posts_nothing_more_and_the_sweep_sends_once(
+    ctx: ServiceContext,
+    slack: FakeSlackWebApi,
+    clock: MovableClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hotfix_id, ref = opened_and_shown(ctx, slack)
+    ctx.worker = "a"
+    requested = hotfixes.request_deploy(ctx, ANA, ref)
+    deliverer = deliverer_for(ctx, slack, "a")
+
+    def ran_out(taken: float) -> Callable[[], None]:
+        def check() -> None:
+            raise LeaseRunningOut("renewals did not get through")
+
+        return check
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deliverer, "_fence", ran_out)
+        deliverer.deliver(requested.work)
+    assert len(replies(slack)) == 1, "nothing posted without the lease"
+    assert undelivered(ctx, hotfix_id) == ["event"]
+    clock.advance(seconds=ctx.outbox.max_backoff.total_seconds())
+    deliverer.sweep()
+    assert len(replies(slack)) == 2 and undelivered(ctx, hotfix_id) == []
+    deliverer.stop()
 
 
 def warn_owner(ctx: ServiceContext, hotfix_id: int) -> Work:
