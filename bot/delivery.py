@@ -9,14 +9,17 @@ works on them, so a process that dies frees its rows within one lease.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.metadata import Metadata
 
 from bot import metrics, observe, views
 from bot.views.lifetime_change import change_dismissed, change_message, evidence_line
@@ -36,6 +39,102 @@ UNREACHABLE = frozenset(
 )
 GONE = frozenset({"message_not_found", "cant_update_message"})
 
+# Every post made from the outbox carries message metadata naming what it delivers, so that a
+# delivery that may already have happened (a process killed after the post, before recording
+# it) is looked up in Slack instead of posted twice. The format is Slack's message metadata:
+# {"event_type": str, "event_payload": {str: str | number | bool | ...}}
+# (https://docs.slack.dev/messaging/message-metadata; slack_sdk.models.metadata.Metadata), read
+# back with include_all_metadata (https://docs.slack.dev/reference/methods/conversations.history,
+# https://docs.slack.dev/reference/methods/conversations.replies).
+DELIVERY_EVENT = "hotfix_bot_delivery"
+LIVING_MESSAGE = "living_message"
+# How far before a row's creation the read-back starts: the clocks of this process and of
+# Slack differ a little.
+CLOCK_MARGIN = timedelta(minutes=10)
+READ_PAGE = 200
+
+
+def line_metadata(line: LineWork) -> Metadata:
+    return Metadata(event_type=DELIVERY_EVENT, event_payload={"outbox": line.id, "kind": line.kind})
+
+
+def living_metadata(hotfix_ref: str) -> Metadata:
+    return Metadata(
+        event_type=DELIVERY_EVENT, event_payload={"hotfix": hotfix_ref, "kind": LIVING_MESSAGE}
+    )
+
+
+def _key(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True)
+
+
+class LeaseRunningOut(Exception):
+    """This process may soon no longer hold its claim (renewals did not get through)."""
+
+
+class ReadBack:
+    """What the bot already posted from the outbox, read from Slack at most once per
+    conversation or thread in one delivery (several lines of one thread cost one read).
+
+    `fence` is called before every post: a process whose lease may have passed on must not
+    post, for the next holder may read Slack before that post lands and send the row too.
+    """
+
+    def __init__(self, client: WebClient, fence: Callable[[], None] = lambda: None) -> None:
+        self.client = client
+        self.fence = fence
+        self._seen: dict[tuple[str, str | None], tuple[datetime | None, dict[str, str]]] = {}
+
+    def posted(
+        self, channel: str, thread_ts: str | None, since: datetime | None, metadata: Metadata
+    ) -> str | None:
+        """The ts of the message carrying `metadata` in the thread `thread_ts` (or, without
+        one, among the conversation's messages since `since`), or None. Slack's errors raise."""
+        where = (channel, thread_ts)
+        cached = self._seen.get(where)
+        if cached is None or (
+            thread_ts is None and since is not None and (cached[0] is None or since < cached[0])
+        ):
+            cached = (since, self._read(channel, thread_ts, since))
+            self._seen[where] = cached
+        return cached[1].get(_key(metadata.event_payload))
+
+    def _read(self, channel: str, thread_ts: str | None, since: datetime | None) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}" if since is not None else None
+        while True:
+            if thread_ts is not None:
+                try:
+                    response = self.client.conversations_replies(
+                        channel=channel,
+                        ts=thread_ts,
+                        include_all_metadata=True,
+                        limit=READ_PAGE,
+                        cursor=cursor,
+                    )
+                except SlackApiError as error:
+                    # The thread's parent is gone (deleted by someone): nothing was kept there.
+                    if error.response.get("error") == "thread_not_found":
+                        return found
+                    raise
+            else:
+                response = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    inclusive=True,
+                    include_all_metadata=True,
+                    limit=READ_PAGE,
+                    cursor=cursor,
+                )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT:
+                    found[_key(metadata.get("event_payload") or {})] = str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return found
+
 
 class Deliverer:
     def __init__(
@@ -50,6 +149,8 @@ class Deliverer:
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # When the last renewal of this process's claims began (time.monotonic()).
+        self._renewed_at = time.monotonic()
         self._heartbeat = threading.Thread(
             target=self._renew_while_busy, name="outbox-heartbeat", daemon=True
         )
@@ -68,8 +169,9 @@ class Deliverer:
             self._busy += 1
         try:
             while work is not None:
+                taken = time.monotonic()
                 try:
-                    done = self._send(work)
+                    done = self._send(work, ReadBack(self.client, self._fence(taken)))
                 except Exception:
                     log.exception("delivering %s failed", work.hotfix.ref)
                     done = _all_failed(work)
@@ -95,8 +197,9 @@ class Deliverer:
         try:
             while (loose := outbox.claim_unattached(self.ctx, self.worker)) is not None:
                 done = Delivered()
+                read_back = ReadBack(self.client, self._fence(time.monotonic()))
                 for line in loose.lines:
-                    self._send_unattached(line, done)
+                    self._send_unattached(line, done, read_back)
                 outbox.finish_unattached(self.ctx, loose, done)
                 sent += len(done.sent_lines)
         finally:
@@ -128,7 +231,21 @@ class Deliverer:
             return self._busy > 0
 
     # sending --------------------------------------------------------------------------------
-    def _send(self, work: Work) -> Delivered:
+    def _fence(self, taken: float) -> Callable[[], None]:
+        """A check before each post of a delivery whose rows were claimed at about `taken`:
+        the lease runs from the claim or from the last renewal that began after it, by this
+        process's own clock (no database round trip). With less than a quarter of it left,
+        renewals are not getting through and posting stops; the rows go back to the sweep."""
+        lease = self.ctx.outbox.lease.total_seconds()
+
+        def check() -> None:
+            left = max(taken, self._renewed_at) + lease - time.monotonic()
+            if left < lease / 4:
+                raise LeaseRunningOut(f"{left:.1f}s of the claim's lease left")
+
+        return check
+
+    def _send(self, work: Work, read_back: ReadBack) -> Delivered:
         done = Delivered()
         hotfix = work.hotfix
         observe.note_hotfix(hotfix.ref)  # the per-request line names the hotfix it showed
@@ -144,12 +261,12 @@ class Deliverer:
         # a message shows a change, its thread already tells it.
         for message in [m for m in due if not m.ts]:
             rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
-            self._show_one(work, message, rendered, ts_of, done)
+            self._show_one(work, message, rendered, ts_of, done, read_back)
         for line in work.lines:
-            self._send_line(work, line, ts_of, done)
+            self._send_line(work, line, ts_of, done, read_back)
         for message in [m for m in due if m.ts]:
             rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
-            self._show_one(work, message, rendered, ts_of, done)
+            self._show_one(work, message, rendered, ts_of, done, read_back)
         return done
 
     def _show_one(
@@ -159,11 +276,21 @@ class Deliverer:
         rendered: tuple[str, list[Any]],
         ts_of: dict[str, str],
         done: Delivered,
+        read_back: ReadBack,
     ) -> None:
         text, blocks = rendered
         ref, channel = work.hotfix.ref, message.channel
         try:
-            ts = self._show(channel, message.ts, text, blocks)
+            shown_ts = message.ts
+            if message.maybe_posted:
+                # An earlier delivery may have posted it and died before keeping the ts: found,
+                # that message is brought up to date instead of a second one posted.
+                found = read_back.posted(channel, None, work.hotfix.opened_at, living_metadata(ref))
+                if found is not None:
+                    log.info("%s was already posted in %s (%s): updating it", ref, channel, found)
+                    shown_ts = found
+            read_back.fence()
+            ts = self._show(channel, shown_ts, text, blocks, living_metadata(ref))
             if ts != message.ts:
                 outbox.remember_posted(self.ctx, work, channel, ts)
             done.shown[channel] = (ts, work.hotfix.revision)
@@ -180,16 +307,26 @@ class Deliverer:
             log.warning("could not show %s in %s: %s", ref, channel, error)
 
     def _send_line(
-        self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
+        self,
+        work: Work,
+        line: LineWork,
+        ts_of: dict[str, str],
+        done: Delivered,
+        read_back: ReadBack,
     ) -> None:
         if line.kind in (outbox.NUDGE, outbox.ESCALATION):
-            self._send_reminder(work, line, ts_of, done)
+            self._send_reminder(work, line, ts_of, done, read_back)
             return
+        metadata = line_metadata(line)
         try:
             text = self._render(work, line)
             if line.kind == outbox.DIRECT:
                 channel = self.open_dm(line.channel)
-                self.client.chat_postMessage(channel=channel, text=text)
+                if line.maybe_sent and read_back.posted(channel, None, line.created_at, metadata):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                read_back.fence()
+                self.client.chat_postMessage(channel=channel, text=text, metadata=metadata)
             else:
                 ts = ts_of.get(line.channel)
                 if ts is None:
@@ -199,7 +336,13 @@ class Deliverer:
                     else:
                         done.failed_lines.add(line.id)
                     return
-                self.client.chat_postMessage(channel=line.channel, thread_ts=ts, text=text)
+                if line.maybe_sent and read_back.posted(line.channel, ts, None, metadata):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                read_back.fence()
+                self.client.chat_postMessage(
+                    channel=line.channel, thread_ts=ts, text=text, metadata=metadata
+                )
             done.sent_lines.add(line.id)
         except SlackApiError as error:
             reason = str(error.response.get("error"))
@@ -213,7 +356,12 @@ class Deliverer:
             log.warning("could not tell %s to %s: %s", work.hotfix.ref, line.channel, error)
 
     def _send_reminder(
-        self, work: Work, line: LineWork, ts_of: dict[str, str], done: Delivered
+        self,
+        work: Work,
+        line: LineWork,
+        ts_of: dict[str, str],
+        done: Delivered,
+        read_back: ReadBack,
     ) -> None:
         """A reminder round's DM or escalation, rendered from the hotfix as it stands and the
         round's time (a DM sent again after a crash reads the same, so doubles can be seen)."""
@@ -223,18 +371,31 @@ class Deliverer:
             done.dropped_lines.add(line.id)
             return
         result = "sent"
+        metadata = line_metadata(line)
         try:
             if line.kind == outbox.NUDGE:
-                text, blocks = views.nudge_message(hotfix, at, self._link(work, ts_of))
                 channel = self.open_dm(line.channel)
-                self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                if line.maybe_sent and read_back.posted(channel, None, line.created_at, metadata):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                text, blocks = views.nudge_message(hotfix, at, self._link(work, ts_of))
+                read_back.fence()
+                self.client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, metadata=metadata
+                )
             else:
                 result = "escalated"
+                if line.maybe_sent and read_back.posted(
+                    line.channel, None, line.created_at, metadata
+                ):
+                    done.sent_lines.add(line.id)
+                    return
                 usergroup = line.payload.get("usergroup")
                 text = views.escalation_message(
                     hotfix, at, int(line.payload["unanswered"]), usergroup and str(usergroup)
                 )
-                self.client.chat_postMessage(channel=line.channel, text=text)
+                read_back.fence()
+                self.client.chat_postMessage(channel=line.channel, text=text, metadata=metadata)
             done.sent_lines.add(line.id)
         except SlackApiError as error:
             reason = str(error.response.get("error"))
@@ -268,8 +429,9 @@ class Deliverer:
         needs, unlike posting to the user id)."""
         return open_dm(self.client, user)
 
-    def _send_unattached(self, line: LineWork, done: Delivered) -> None:
+    def _send_unattached(self, line: LineWork, done: Delivered, read_back: ReadBack) -> None:
         payload = line.payload
+        metadata = line_metadata(line)
         try:
             if line.kind == outbox.LIFETIME_CHANGE:
                 change = Suggestion.of(line.channel, payload)
@@ -284,12 +446,18 @@ class Deliverer:
                     change.modules,
                     change.since,
                 )
-                answer = self.client.chat_postMessage(
-                    channel=line.channel, text=text, blocks=blocks
-                )
+                found = None
+                if line.maybe_sent:
+                    found = read_back.posted(line.channel, None, line.created_at, metadata)
+                if found is None:
+                    read_back.fence()
+                    answer = self.client.chat_postMessage(
+                        channel=line.channel, text=text, blocks=blocks, metadata=metadata
+                    )
+                    found = str(answer["ts"])
                 # Kept at once, like a living message's first post: the thread line of a
                 # dismissal needs it, and a sent message is not sent again.
-                lifetime_watch.mark_posted(self.ctx, change.id, line.channel, str(answer["ts"]))
+                lifetime_watch.mark_posted(self.ctx, change.id, line.channel, found)
             elif line.kind == outbox.LIFETIME_DISMISSED:
                 text = change_dismissed(
                     str(payload["application"]),
@@ -298,7 +466,15 @@ class Deliverer:
                     str(payload["reason"]),
                 )
                 thread = str(payload.get("thread_ts") or "") or None
-                self.client.chat_postMessage(channel=line.channel, thread_ts=thread, text=text)
+                if line.maybe_sent and read_back.posted(
+                    line.channel, thread, line.created_at, metadata
+                ):
+                    done.sent_lines.add(line.id)  # sent before the last process could say so
+                    return
+                read_back.fence()
+                self.client.chat_postMessage(
+                    channel=line.channel, thread_ts=thread, text=text, metadata=metadata
+                )
             else:
                 log.error("outbox line %d: unknown kind %s about no hotfix", line.id, line.kind)
                 done.dropped_lines.add(line.id)
@@ -345,7 +521,7 @@ class Deliverer:
             tuple(payload["pending_modules"]),
         )
 
-    def _show(self, channel: str, ts: str, text: str, blocks: list[Any]) -> str:
+    def _show(self, channel: str, ts: str, text: str, blocks: list[Any], metadata: Metadata) -> str:
         if ts:
             try:
                 self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -354,7 +530,9 @@ class Deliverer:
                 if error.response.get("error") not in GONE:
                     raise
                 # deleted by someone: posted again below
-        response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        response = self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, metadata=metadata
+        )
         return str(response["ts"])
 
     def _renew_while_busy(self) -> None:
@@ -362,8 +540,10 @@ class Deliverer:
         while not self._stop.wait(every):
             if not self.busy:
                 continue
+            began = time.monotonic()
             try:
                 outbox.renew(self.ctx, self.worker)
+                self._renewed_at = max(self._renewed_at, began)
             except Exception:
                 log.exception("renewing outbox claims failed")
 

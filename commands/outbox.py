@@ -55,6 +55,9 @@ class LivingWork:
     ts: str  # "" until posted
     shown_revision: int
     wanted_revision: int
+    # Not posted as far as the database knows, but an earlier delivery took it: it may have
+    # posted and died before keeping the ts, so Slack is read before posting.
+    maybe_posted: bool = False
 
     @property
     def lags(self) -> bool:
@@ -67,6 +70,10 @@ class LineWork:
     channel: str
     kind: str
     payload: dict[str, Any]
+    # An earlier delivery took this line: it may have sent it and died (or lost Slack's answer)
+    # before recording it, so Slack is read before sending. First sends skip that read.
+    maybe_sent: bool = False
+    created_at: datetime | None = None  # nothing of it can be in Slack before this
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,7 @@ def record(
     for claimable in claimables:
         claimable.claimed_by = claim
         claimable.claimed_until = until
+        claimable.claims += 1
         repository.add(claimable)
     repository.flush()
     return _work(snapshot, rows, [*pending, *new_lines], claim)
@@ -346,14 +354,10 @@ def claim_unattached(ctx: ServiceContext, worker: str, limit: int = 50) -> Loose
         claim = new_claim(worker)
         for row in rows:
             row.claimed_by, row.claimed_until = claim, now + ctx.outbox.lease
+            row.claims += 1
             repository.add(row)
         repository.flush()
-        return LooseWork(
-            tuple(
-                LineWork(_id(row), row.channel, row.kind, json.loads(row.payload)) for row in rows
-            ),
-            claim,
-        )
+        return LooseWork(tuple(_line(row) for row in rows), claim)
 
 
 def finish_unattached(ctx: ServiceContext, work: LooseWork, done: Delivered) -> None:
@@ -402,6 +406,7 @@ def _claim(
         for row in held:
             row.claimed_by = claim
             row.claimed_until = until
+            row.claims += 1
             repository.add(row)
         claimed.append((hotfix, mine, told, claim))
     repository.flush()
@@ -418,14 +423,30 @@ def _work(
     return Work(
         hotfix=snapshot,
         messages=tuple(
-            LivingWork(row.channel, row.ts, row.shown_revision, row.wanted_revision)
+            LivingWork(
+                row.channel,
+                row.ts,
+                row.shown_revision,
+                row.wanted_revision,
+                # this claim counted itself: more than one means an earlier delivery took it
+                maybe_posted=not row.ts and row.claims > 1,
+            )
             for row in messages
         ),
-        lines=tuple(
-            LineWork(_id(line), line.channel, line.kind, json.loads(line.payload))
-            for line in sorted(lines, key=_id)
-        ),
+        lines=tuple(_line(line) for line in sorted(lines, key=_id)),
         claim=claim,
+    )
+
+
+def _line(row: Outbox) -> LineWork:
+    """A claimed line; its claim counted itself, so more than one means an earlier delivery."""
+    return LineWork(
+        _id(row),
+        row.channel,
+        row.kind,
+        json.loads(row.payload),
+        maybe_sent=row.claims > 1,
+        created_at=row.created_at,
     )
 
 

@@ -42,7 +42,10 @@ logger = logging.getLogger(__name__)
 RESPONSE_URL_METHOD = "response_url"
 UPLOAD_METHOD = "upload_url"  # POSTs to an upload URL from files.getUploadURLExternal
 UPLOAD_PATH = "/upload/v1/"
-BOT_SCOPES = "chat:write,commands,im:write,users:read,chat:write.public,files:write"
+BOT_SCOPES = (
+    "chat:write,commands,im:write,users:read,chat:write.public,files:write,"
+    "channels:history,groups:history,im:history,mpim:history"
+)
 _JSON_STRING_FIELDS = ("blocks", "view", "attachments", "metadata")
 _HTTP_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
 

@@ -10,6 +10,8 @@ It is not thread-safe: :class:`~standin.web_api.FakeSlackWebApi` serialises acce
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import itertools
 import time
@@ -59,8 +61,12 @@ class Message:
     def is_reply(self) -> bool:
         return self.thread_ts is not None and self.thread_ts != self.ts
 
-    def to_api(self) -> JSON:
-        """The message object Slack returns in API responses and interaction payloads."""
+    def to_api(self, *, with_metadata: bool = True) -> JSON:
+        """The message object Slack returns in API responses and interaction payloads.
+
+        conversations.history and conversations.replies include `metadata` only when asked
+        with include_all_metadata (https://docs.slack.dev/reference/methods/conversations.history).
+        """
         out: JSON = {
             "type": "message",
             "user": self.user,
@@ -74,7 +80,7 @@ class Message:
             out["thread_ts"] = self.thread_ts
         if self.edited:
             out["edited"] = {"user": self.user, "ts": self.ts}
-        if self.metadata is not None:
+        if self.metadata is not None and with_metadata:
             out["metadata"] = copy.deepcopy(self.metadata)
         if self.files:
             out["files"] = copy.deepcopy(self.files)
@@ -192,7 +198,7 @@ class Workspace:
         bot_user_id: str = "U0HOTFIXBOT",
         bot_id: str = "B0HOTFIXBOT",
         app_id: str = "A0HOTFIX",
-        ts_start: int = 1_700_000_000,
+        ts_start: int | None = None,
         permalink_host: str = "https://example.slack.test",
         trigger_ttl: float = DEFAULT_TRIGGER_TTL,
     ) -> None:
@@ -203,7 +209,9 @@ class Workspace:
         self.app_id = app_id
         self.permalink_host = permalink_host.rstrip("/")
         self.trigger_ttl = trigger_ttl
-        self._ts_base = ts_start * 1_000_000
+        # Slack's message ts is the wall-clock time of the post: conversations.history's `oldest`
+        # (a time) then selects the same messages here as on Slack.
+        self._ts_base = (int(time.time()) if ts_start is None else ts_start) * 1_000_000
         self._ts_counter = itertools.count(1)
         self._ids = itertools.count(1)
         self._users: dict[str, User] = {}
@@ -445,15 +453,29 @@ class Workspace:
         return {"no_op": already_open, "already_open": already_open, "channel": channel}
 
     def _conversations_history(self, params: JSON) -> JSON:
+        """Top-level messages (and broadcast replies), newest first, between `oldest` and
+        `latest` (exclusive unless `inclusive`), `limit` per page (default 100, at most 999),
+        paged by `cursor` / response_metadata.next_cursor; `metadata` only with
+        include_all_metadata. https://docs.slack.dev/reference/methods/conversations.history
+        """
         channel = _str(params, "channel", "channel_not_found")
-        found = [m.to_api() for m in reversed(self.messages(channel))]
-        return {"messages": found, "has_more": False}
+        self._check_open(channel)
+        found = [m for m in reversed(self.messages(channel)) if _in_window(m.ts, params)]
+        return _page(found, params, default_limit=100, max_limit=999)
 
     def _conversations_replies(self, params: JSON) -> JSON:
+        """The thread's parent then its replies, oldest first; the same window, paging and
+        metadata rules as conversations.history (default and largest `limit` 1000).
+        https://docs.slack.dev/reference/methods/conversations.replies
+        """
         channel = _str(params, "channel", "channel_not_found")
-        parent = self._existing(channel, _str(params, "ts", "thread_not_found"))
-        replies = [m.to_api() for m in self.thread(channel, parent.ts)]
-        return {"messages": [parent.to_api(), *replies], "has_more": False}
+        self._check_open(channel)
+        # A ts that names no message: "thread_not_found" in the method's published errors.
+        parent = self.find_message(channel, _str(params, "ts", "thread_not_found"))
+        if parent is None:
+            raise ApiError("thread_not_found")
+        replies = [m for m in self.thread(channel, parent.ts) if _in_window(m.ts, params)]
+        return _page([parent, *replies], params, default_limit=1000, max_limit=1000)
 
     def _users_info(self, params: JSON) -> JSON:
         return {"user": self.user(_str(params, "user", "user_not_found")).to_api(self.team_id)}
@@ -634,6 +656,54 @@ class Workspace:
             if external_id is not None and view.get("external_id") == external_id:
                 return candidate
         raise ApiError("not_found")
+
+
+def _in_window(ts: str, params: JSON) -> bool:
+    """`oldest` / `latest` bound the messages; the bounds themselves only with `inclusive`."""
+    inclusive = _truthy(params.get("inclusive"))
+    value = float(ts)
+    oldest, latest = _opt_str(params, "oldest"), _opt_str(params, "latest")
+    try:
+        if oldest is not None and (
+            value < float(oldest) or (value == float(oldest) and not inclusive)
+        ):
+            return False
+        if latest is not None and (
+            value > float(latest) or (value == float(latest) and not inclusive)
+        ):
+            return False
+    except ValueError as exc:
+        raise ApiError("invalid_ts_oldest" if oldest else "invalid_ts_latest") from exc
+    return True
+
+
+def _page(messages: list[Message], params: JSON, *, default_limit: int, max_limit: int) -> JSON:
+    """One page of a cursor-paginated answer: has_more and response_metadata.next_cursor (an
+    opaque string, empty on the last page). https://docs.slack.dev/apis/web-api/pagination"""
+    try:
+        limit = int(params.get("limit") or default_limit)
+    except ValueError as exc:
+        raise ApiError("invalid_limit") from exc
+    limit = max(1, min(limit, max_limit))
+    start = 0
+    cursor = _opt_str(params, "cursor")
+    if cursor:
+        try:
+            kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+            start = int(offset)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise ApiError("invalid_cursor") from exc
+        if kind != "offset" or start < 0:
+            raise ApiError("invalid_cursor")
+    with_metadata = _truthy(params.get("include_all_metadata"))
+    page = messages[start : start + limit]
+    has_more = start + limit < len(messages)
+    next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if has_more else ""
+    return {
+        "messages": [m.to_api(with_metadata=with_metadata) for m in page],
+        "has_more": has_more,
+        "response_metadata": {"next_cursor": next_cursor},
+    }
 
 
 def _content(params: JSON, *, required: bool) -> tuple[str, list[Any]]:

@@ -177,6 +177,9 @@ class Message(SQLModel, table=True):
     next_attempt_at: datetime | None = None
     claimed_by: str | None = Field(default=None, max_length=80)
     claimed_until: datetime | None = None
+    # Deliveries that took this row. Above zero while `ts` is empty, one of them may have posted
+    # the message and died before keeping its ts: Slack is read before posting again.
+    claims: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Outbox(SQLModel, table=True):
@@ -198,6 +201,9 @@ class Outbox(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, index=True)
     claimed_by: str | None = Field(default=None, max_length=80)
     claimed_until: datetime | None = None
+    # Deliveries that took this line. Above zero, one of them may have sent it and died (or lost
+    # Slack's answer) before recording it: Slack is read before sending again.
+    claims: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Event(SQLModel, table=True):

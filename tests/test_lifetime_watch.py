@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot import ids, views
 from bot.lifetime_watch import LifeTimeWatcher
 from bot.views.hotfix_message import done_item
-from commands import hotfixes, lifetime_watch, queries
+from commands import hotfixes, lifetime_watch, outbox, queries
 from commands.actors import Actor
 from commands.applications import apply_catalog
 from commands.catalog_file import parse_catalog
@@ -26,7 +26,7 @@ from commands.results import EnvironmentLine
 from standin.lifetime import FakeLifeTime
 from standin.slack_client import static_select, text_input
 from standin.stack import LocalSlackStack
-from storage.models import Event, Hotfix
+from storage.models import Event, Hotfix, LifeTimeSuggestion
 from tests.bot_support import ANA, LEE, RAJ, Bot
 from tests.conftest import ADMIN
 from tests.support import MovableClock
@@ -475,3 +475,31 @@ def test_a_suggestion_is_not_sent_once_a_hotfix_is_open(
     assert not lifetime_watch.still_worth_telling(bot.stack.ctx, found.id)
     texts = [m.text for m in bot.slack.messages("C0SHOP") if not m.is_reply]
     assert not any("untagged changes" in text for text in texts)
+
+
+def test_a_suggestion_posted_right_before_the_process_died_is_not_posted_again(
+    bot: Bot, lifetime: FakeLifeTime, clock: MovableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post reached Slack; neither its ts nor its delivery was recorded (the process died).
+    The next sweep finds it by its message metadata and keeps its ts instead of posting again."""
+    watcher = watcher_of(bot)
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "finish_unattached", killed)
+        patched.setattr(lifetime_watch, "mark_posted", lambda *args, **kwargs: None)
+        lifetime.publish_module("Shop", "Pre-Production", "Pricing")
+        with pytest.raises(RuntimeError, match="killed"):
+            watcher.run()
+    [posted] = [m for m in bot.slack.messages("C0SHOP") if not m.is_reply]
+    clock.advance(seconds=bot.stack.ctx.outbox.lease.total_seconds() + 1)
+    bot.stack.services.deliverer.sweep()
+    assert [m.ts for m in bot.slack.messages("C0SHOP") if not m.is_reply] == [posted.ts]
+    assert bot.slack.last("conversations.history").params["channel"] == "C0SHOP"
+    with bot.stack.ctx.db.read() as repository:
+        suggestions = repository.session.exec(select(LifeTimeSuggestion)).all()
+        lines = repository.outbox_rows()
+    assert [(s.channel, s.ts) for s in suggestions] == [("C0SHOP", posted.ts)]
+    assert lines and all(line.delivered_at is not None for line in lines)

@@ -66,6 +66,11 @@ def test_bot_scopes_are_exactly_the_ones_the_bot_needs(manifest: dict[str, Any])
         "users:read",
         "chat:write.public",
         "files:write",  # the report's chart (files.getUploadURLExternal)
+        # conversations.history / .replies: read back what was posted before sending again
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "mpim:history",
     }
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert sorted(scopes) == sorted(expected)

@@ -199,6 +199,77 @@ def test_conversations_open_is_stable_per_user(slack: FakeSlackWebApi, client: W
     assert other != first
 
 
+METADATA = {"event_type": "task_created", "event_payload": {"id": "TK-2132", "priority": "HIGH"}}
+
+
+def test_history_returns_metadata_only_when_asked(client: WebClient) -> None:
+    # https://docs.slack.dev/reference/methods/conversations.history: include_all_metadata
+    # "Return all metadata associated with messages. Defaults to false."
+    client.chat_postMessage(channel=CHANNEL, text="with", metadata=METADATA)
+    plain = client.conversations_history(channel=CHANNEL)
+    assert "metadata" not in plain["messages"][0]
+    full = client.conversations_history(channel=CHANNEL, include_all_metadata=True)
+    assert full["messages"][0]["metadata"] == METADATA
+
+
+def test_history_pages_newest_first_within_oldest_and_latest(client: WebClient) -> None:
+    stamps = [client.chat_postMessage(channel=CHANNEL, text=f"m{i}")["ts"] for i in range(5)]
+    client.chat_postMessage(channel=CHANNEL, thread_ts=stamps[0], text="a reply")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = client.conversations_history(channel=CHANNEL, limit=2, cursor=cursor)
+        seen += [m["text"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        assert bool(cursor) == page["has_more"]
+        if not page["has_more"]:
+            break
+    assert seen == ["m4", "m3", "m2", "m1", "m0"], "replies stay in their threads"
+    window = client.conversations_history(channel=CHANNEL, oldest=stamps[1], latest=stamps[3])
+    assert [m["text"] for m in window["messages"]] == ["m2"], "bounds excluded by default"
+    window = client.conversations_history(
+        channel=CHANNEL, oldest=stamps[1], latest=stamps[3], inclusive=True
+    )
+    assert [m["text"] for m in window["messages"]] == ["m3", "m2", "m1"]
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_history(channel=CHANNEL, cursor="not a cursor")
+    assert refused.value.response["error"] == "invalid_cursor"
+
+
+def test_replies_give_the_parent_then_the_thread_with_metadata_when_asked(
+    client: WebClient,
+) -> None:
+    # https://docs.slack.dev/reference/methods/conversations.replies
+    parent = client.chat_postMessage(channel=CHANNEL, text="parent")["ts"]
+    for i in range(3):
+        client.chat_postMessage(channel=CHANNEL, thread_ts=parent, text=f"r{i}", metadata=METADATA)
+    first = client.conversations_replies(channel=CHANNEL, ts=parent, limit=2)
+    assert [m["text"] for m in first["messages"]] == ["parent", "r0"]
+    assert first["has_more"] and all("metadata" not in m for m in first["messages"])
+    rest = client.conversations_replies(
+        channel=CHANNEL,
+        ts=parent,
+        limit=2,
+        cursor=first["response_metadata"]["next_cursor"],
+        include_all_metadata=True,
+    )
+    assert [m["text"] for m in rest["messages"]] == ["r1", "r2"]
+    assert not rest["has_more"] and rest["response_metadata"]["next_cursor"] == ""
+    assert [m["metadata"] for m in rest["messages"]] == [METADATA, METADATA]
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_replies(channel=CHANNEL, ts="1.000000")
+    assert refused.value.response["error"] == "thread_not_found"
+
+
+def test_history_where_the_bot_cannot_read_answers_slacks_error(
+    slack: FakeSlackWebApi, client: WebClient
+) -> None:
+    slack.close_to_bot("C0PRIVATE", "not_in_channel")
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_history(channel="C0PRIVATE")
+    assert refused.value.response["error"] == "not_in_channel"
+
+
 def test_posting_to_a_user_id_lands_in_the_dm(slack: FakeSlackWebApi, client: WebClient) -> None:
     response = client.chat_postMessage(channel="U1", text="psst")
     assert response["channel"] == slack.dm_channel("U1")
