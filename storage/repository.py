@@ -10,9 +10,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from storage.engine import read_session, write_session
@@ -63,14 +66,44 @@ class Repository:
         # Members read in this transaction: an operation checks permission with them and its
         # snapshot shows them, so one read serves both. replace_members forgets its application.
         self._members: dict[int, list[Member]] = {}
+        # Rows an operation already loaded with its lock (`lock_hotfix`) or read once, kept for
+        # this transaction so its snapshot does not read them again. Rows are the session's own
+        # objects, so changes made to them show; `add` forgets what a new row makes incomplete.
+        self._versions: dict[int, tuple[dict[int, AppVersion], dict[int, LifeTimeObservation]]]
+        self._versions = {}
+        self._checklists: dict[int, list[ChecklistItem]] = {}
+        self._deployments: dict[int, Deployment | None] = {}
+        self._details: dict[int, HotfixDetails] = {}
+        # The session's identity map holds rows weakly: keep what `lock_hotfix` loaded alive,
+        # so `application` and `reminder` find it there.
+        self._held: list[SQLModel] = []
 
     # writing -----------------------------------------------------------------------------
     def add(self, row: Row) -> Row:
+        self._forget_cached(row)
         self.session.add(row)
         return row
 
     def add_all(self, rows: Iterable[SQLModel]) -> None:
-        self.session.add_all(list(rows))
+        listed = list(rows)
+        for row in listed:
+            self._forget_cached(row)
+        self.session.add_all(listed)
+
+    def _forget_cached(self, row: SQLModel) -> None:
+        """A new row of a kind read earlier in this transaction: the next read asks again."""
+        if sa_inspect(row).persistent:
+            return  # a row read before and changed: the kept one is that same object
+        if isinstance(row, (AppVersion, LifeTimeObservation)):
+            self._versions.pop(row.application_id, None)
+        elif isinstance(row, ChecklistItem):
+            self._checklists.pop(row.hotfix_id, None)
+        elif isinstance(row, Deployment):
+            self._deployments.pop(row.hotfix_id, None)
+        elif isinstance(row, (HotfixOwner, HotfixModule, Message)):
+            self._details.pop(row.hotfix_id, None)
+        elif isinstance(row, Member):
+            self._members.pop(row.application_id, None)
 
     def flush(self) -> None:
         self.session.flush()
@@ -102,6 +135,21 @@ class Repository:
     def remember_request(self, key: str, at: datetime) -> None:
         self.session.add(AppliedRequest(key=key, at=at))
 
+    def remember_request_once(self, key: str, at: datetime) -> bool:
+        """Record a request key; False when it was already there (a retry, a double click).
+
+        One INSERT ... ON CONFLICT DO NOTHING instead of a read and a write. Under the caller's
+        lock a concurrent insert of the same key cannot interleave; without it PostgreSQL would
+        wait for the other transaction and then skip."""
+        statement = self._insert(AppliedRequest).values(key=key, at=at).on_conflict_do_nothing()
+        return bool(self.session.execute(statement).rowcount)
+
+    def _insert(self, model: type[SQLModel]) -> Any:
+        """The dialect's INSERT (both have ON CONFLICT): the SQL the running backend speaks."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return pg_insert(model)
+        return sqlite_insert(model)
+
     def forget_requests_before(self, cutoff: datetime, prefixes: Iterable[str]) -> int:
         kinds = [col(AppliedRequest.key).startswith(prefix) for prefix in prefixes]
         result = self.session.exec(
@@ -131,9 +179,14 @@ class Repository:
         return self.session.exec(query).first()
 
     def application(self, application_id: int, *, for_update: bool = False) -> Application:
+        if not for_update:
+            # Often loaded already with the hotfix's lock (`lock_hotfix`): no second read.
+            known = self.session.get(Application, application_id)
+            if known is None:
+                raise NoResultFound(f"no application {application_id}")
+            return known
         query = select(Application).where(Application.id == application_id)
-        if for_update:
-            query = query.with_for_update()
+        query = query.with_for_update()
         return self.session.exec(query).one()
 
     def applications(self) -> list[Application]:
@@ -216,26 +269,52 @@ class Repository:
         self, ids: Iterable[int]
     ) -> tuple[dict[int, dict[int, AppVersion]], dict[int, dict[int, str]]]:
         """The recorded versions, and beside them what the LifeTime watch last saw (application
-        id -> environment id -> label), in one query."""
+        id -> environment id -> label), in one query (none when `lock_hotfix` loaded them)."""
         versions: dict[int, dict[int, AppVersion]] = {}
         labels: dict[int, dict[int, str]] = {}
         wanted = set(ids)
-        if not wanted:
-            return versions, labels
-        seen = and_(
-            col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
-            col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
-        )
-        query = (
-            select(AppVersion, LifeTimeObservation.label)
-            .outerjoin(LifeTimeObservation, seen)
-            .where(col(AppVersion.application_id).in_(wanted))
-        )
-        for row, label in self.session.exec(query):
-            versions.setdefault(row.application_id, {})[row.environment_id] = row
-            if label is not None:
-                labels.setdefault(row.application_id, {})[row.environment_id] = label
+        unread = wanted - self._versions.keys()
+        if unread:
+            seen = and_(
+                col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+                col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+            )
+            query = (
+                select(AppVersion, LifeTimeObservation)
+                .outerjoin(LifeTimeObservation, seen)
+                .where(col(AppVersion.application_id).in_(unread))
+            )
+            for app_id in unread:
+                self._versions[app_id] = ({}, {})
+            for row, observation in self.session.exec(query):
+                self._remember_version(row, observation)
+        for app_id in wanted:
+            rows, observations = self._versions[app_id]
+            if rows:
+                versions[app_id] = dict(rows)
+            if observations:
+                labels[app_id] = {env: o.label for env, o in observations.items()}
         return versions, labels
+
+    def _remember_version(
+        self, row: AppVersion, observation: LifeTimeObservation | None
+    ) -> None:
+        rows, observations = self._versions.setdefault(row.application_id, ({}, {}))
+        rows[row.environment_id] = row
+        if observation is not None:
+            observations[row.environment_id] = observation
+
+    def bump_module_revision(self, module_id: int, environment_id: int) -> None:
+        """One more revision of a module in an environment, in one upsert (no read first)."""
+        statement = (
+            self._insert(ModuleRevision)
+            .values(module_id=module_id, environment_id=environment_id, revision=1)
+            .on_conflict_do_update(
+                index_elements=["module_id", "environment_id"],
+                set_={"revision": ModuleRevision.__table__.c.revision + 1},  # type: ignore[attr-defined]
+            )
+        )
+        self.session.execute(statement)
 
     def module_revision(self, module_id: int, environment_id: int) -> ModuleRevision | None:
         return self.session.get(ModuleRevision, (module_id, environment_id))
@@ -271,6 +350,54 @@ class Repository:
         if for_update:
             query = query.with_for_update()
         return self.session.exec(query).first()
+
+    def lock_hotfix(self, hotfix_id: int) -> Hotfix | None:
+        """Lock a hotfix's row (FOR UPDATE OF hotfix) and load, in the same statement, what any
+        operation on it reads next: its application, reminder, latest deployment, checklist and
+        the application's versions with what LifeTime saw. Only the hotfix row is locked, as
+        before; the rest is kept for this transaction (`checklists`, `versions_with_lifetime_of`,
+        `latest_deployments`, `application`, `reminder` answer without a second read)."""
+        latest = (
+            sa_select(func.max(Deployment.id))
+            .where(col(Deployment.hotfix_id) == col(Hotfix.id))
+            .correlate(Hotfix)
+            .scalar_subquery()
+        )
+        seen = and_(
+            col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+            col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+        )
+        query = (
+            select(Hotfix, Application, Reminder, Deployment, ChecklistItem, AppVersion)
+            .add_columns(LifeTimeObservation)
+            .join(Application, col(Application.id) == col(Hotfix.application_id))
+            .outerjoin(Reminder, col(Reminder.hotfix_id) == col(Hotfix.id))
+            .outerjoin(
+                Deployment,
+                and_(col(Deployment.hotfix_id) == col(Hotfix.id), col(Deployment.id) == latest),
+            )
+            .outerjoin(ChecklistItem, col(ChecklistItem.hotfix_id) == col(Hotfix.id))
+            .outerjoin(AppVersion, col(AppVersion.application_id) == col(Hotfix.application_id))
+            .outerjoin(LifeTimeObservation, seen)
+            .where(col(Hotfix.id) == hotfix_id)
+            .order_by(col(ChecklistItem.id))
+            .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+        )
+        rows = self.session.execute(query).all()
+        if not rows:
+            return None
+        hotfix, app, reminder = rows[0][0], rows[0][1], rows[0][2]
+        self._held.extend(row for row in (app, reminder) if row is not None)
+        items: dict[int, ChecklistItem] = {}
+        self._versions.setdefault(app.id, ({}, {}))
+        for _, _, _, deployment, item, version, observation in rows:
+            self._deployments[hotfix_id] = deployment
+            if item is not None:
+                items[item.id] = item
+            if version is not None:
+                self._remember_version(version, observation)
+        self._checklists[hotfix_id] = list(items.values())
+        return hotfix  # type: ignore[no-any-return]
 
     def active_hotfix(self, application_id: int) -> Hotfix | None:
         query = select(Hotfix).where(
@@ -379,25 +506,43 @@ class Repository:
         return result
 
     def checklists(self, hotfix_ids: Iterable[int]) -> dict[int, list[ChecklistItem]]:
-        result: dict[int, list[ChecklistItem]] = {}
         wanted = set(hotfix_ids)
-        if not wanted:
-            return result
-        query = (
-            select(ChecklistItem)
-            .where(col(ChecklistItem.hotfix_id).in_(wanted))
-            .order_by(col(ChecklistItem.id))
-        )
-        for row in self.session.exec(query):
-            result.setdefault(row.hotfix_id, []).append(row)
-        return result
+        unread = wanted - self._checklists.keys()
+        if unread:
+            query = (
+                select(ChecklistItem)
+                .where(col(ChecklistItem.hotfix_id).in_(unread))
+                .order_by(col(ChecklistItem.id))
+            )
+            for hotfix_id in unread:
+                self._checklists[hotfix_id] = []
+            for row in self.session.exec(query):
+                self._checklists[row.hotfix_id].append(row)
+        return {i: list(self._checklists[i]) for i in wanted if self._checklists[i]}
 
     def hotfix_details(self, hotfix_ids: Iterable[int]) -> HotfixDetails:
-        """Owners, modules and living messages of hotfixes, in one round trip (UNION ALL)."""
-        wanted = sorted(set(hotfix_ids))
+        """Owners, modules and living messages of hotfixes, and the members of their
+        applications, in one round trip (UNION ALL); read once per transaction.
+
+        The members are kept for `members` and `members_of_applications`: the permission check
+        and the snapshot of an operation both use them."""
+        wanted = set(hotfix_ids)
+        unread = sorted(wanted - self._details.keys())
+        if unread:
+            self._read_details(unread)
         details = HotfixDetails()
-        if not wanted:
-            return details
+        for hotfix_id in wanted:
+            known = self._details[hotfix_id]
+            for mine, theirs in (
+                (details.owners, known.owners),
+                (details.modules, known.modules),
+                (details.messages, known.messages),
+            ):
+                if hotfix_id in theirs:
+                    mine[hotfix_id] = list(theirs[hotfix_id])  # type: ignore[index]
+        return details
+
+    def _read_details(self, wanted: list[int]) -> None:
         owners: Any = sa_select(
             literal("owner").label("kind"),
             col(HotfixOwner.hotfix_id).label("hotfix_id"),
@@ -423,18 +568,49 @@ class Repository:
             col(Message.ts),
             col(Message.shown_revision),
         ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
-        union = union_all(owners, modules, messages).subquery()
+        # One row per hotfix names its application, so one without members reads as none.
+        applications: Any = sa_select(
+            literal("hotfix").label("kind"),
+            col(Hotfix.id),
+            literal_column("NULL"),
+            literal_column("NULL"),
+            col(Hotfix.application_id),
+        ).where(col(Hotfix.id).in_(wanted))
+        members: Any = (
+            sa_select(
+                literal("member").label("kind"),
+                col(Hotfix.id),
+                col(Member.user_id),
+                col(Member.role),
+                col(Member.application_id),
+            )
+            .join(Member, col(Member.application_id) == col(Hotfix.application_id))
+            .where(col(Hotfix.id).in_(wanted))
+        )
+        union = union_all(owners, modules, messages, applications, members).subquery()
         query = sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
+        read = {hotfix_id: HotfixDetails() for hotfix_id in wanted}
+        found: dict[int, dict[tuple[str, str], Member]] = {}
         for kind, hotfix_id, a, b, number in self.session.execute(query):
+            details = read[hotfix_id]
             if kind == "owner":
                 details.owners.setdefault(hotfix_id, []).append(a)
             elif kind == "module":
                 details.modules.setdefault(hotfix_id, []).append((number, a))
-            else:
+            elif kind == "message":
                 details.messages.setdefault(hotfix_id, []).append((a, b, number))
-        for modules_of in details.modules.values():
-            modules_of.sort()
-        return details
+            elif kind == "hotfix":
+                found.setdefault(number, {})
+            else:
+                member = Member(application_id=number, user_id=a, role=b)
+                found.setdefault(number, {})[(b, a)] = member
+        for details in read.values():
+            for modules_of in details.modules.values():
+                modules_of.sort()
+        self._details.update(read)
+        for application_id, by_key in found.items():
+            if application_id not in self._members:
+                self._members[application_id] = [by_key[key] for key in sorted(by_key)]
 
     def messages(self, hotfix_ids: Iterable[int]) -> dict[int, list[Message]]:
         result: dict[int, list[Message]] = {}
@@ -593,9 +769,11 @@ class Repository:
 
     # reminders ---------------------------------------------------------------------------
     def reminder(self, hotfix_id: int, *, for_update: bool = False) -> Reminder | None:
+        if not for_update:
+            # Loaded with the hotfix's lock (`lock_hotfix`) when it exists: no second read.
+            return self.session.get(Reminder, hotfix_id)
         query = select(Reminder).where(Reminder.hotfix_id == hotfix_id)
-        if for_update:
-            query = query.with_for_update()
+        query = query.with_for_update()
         return self.session.exec(query).first()
 
     def delete_reminder(self, hotfix_id: int) -> None:
@@ -689,14 +867,18 @@ class Repository:
 
     def latest_deployments(self, hotfix_ids: Iterable[int]) -> dict[int, Deployment]:
         wanted = set(hotfix_ids)
-        if not wanted:
-            return {}
-        query = (
-            select(Deployment)
-            .where(col(Deployment.hotfix_id).in_(wanted))
-            .order_by(col(Deployment.id))
-        )
-        return {row.hotfix_id: row for row in self.session.exec(query)}
+        unread = wanted - self._deployments.keys()
+        if unread:
+            query = (
+                select(Deployment)
+                .where(col(Deployment.hotfix_id).in_(unread))
+                .order_by(col(Deployment.id))
+            )
+            latest: dict[int, Deployment | None] = dict.fromkeys(unread)
+            for row in self.session.exec(query):
+                latest[row.hotfix_id] = row
+            self._deployments.update(latest)
+        return {i: row for i in wanted if (row := self._deployments[i]) is not None}
 
     # report --------------------------------------------------------------------------------
     def hotfixes_opened_between(
