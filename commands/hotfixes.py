@@ -706,7 +706,9 @@ def _find_hotfix_module(
     names = [name for _, name in available]
     close = difflib.get_close_matches(wanted.strip(), names, n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise InvalidInput(f"{owner} has no module '{wanted.strip()}'.{hint} Modules: {', '.join(names)}")
+    raise InvalidInput(
+        f"{owner} has no module '{wanted.strip()}'.{hint} Modules: {', '.join(names)}"
+    )
 
 
 def _sync_problem(

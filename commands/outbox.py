@@ -134,8 +134,7 @@ def record(
     finishes) or nobody delivers right away (the CLI).
     """
     hotfix_id = snapshot.id
-    messages = repository.living_messages([hotfix_id])
-    pending = repository.undelivered([hotfix_id])
+    messages, pending = repository.outbox_of(hotfix_id)
     by_channel = {row.channel: row for row in messages}
     for channel in (origin_channel, app.home_channel):
         if channel and channel not in by_channel:
@@ -169,18 +168,20 @@ def record(
         )
         for user, payload in direct
     ]
-    repository.add_all(new_lines)
     rows = list(by_channel.values())
     if ctx.worker is None or _held_by_another(rows, pending, None, now):
+        repository.insert_outbox(new_lines)
         repository.flush()
         return None
     claim = new_claim(ctx.worker)
     until = now + ctx.outbox.lease
+    # New lines are written already claimed, in one INSERT with the others.
     claimables: list[Message | Outbox] = [*rows, *pending, *new_lines]
     for claimable in claimables:
         claimable.claimed_by = claim
         claimable.claimed_until = until
-        repository.add(claimable)
+    repository.add_all([*rows, *pending])
+    repository.insert_outbox(new_lines)
     repository.flush()
     return _work(snapshot, rows, [*pending, *new_lines], claim)
 
@@ -224,10 +225,13 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
     policy = ctx.outbox
     hotfix_id, claim = work.hotfix.id, work.claim
     worker = claim.split("/")[0]
+    handled = {line.id for line in work.lines} & (
+        done.sent_lines | done.dropped_lines | done.failed_lines
+    )
     with ctx.db.write() as repository:
-        repository.hotfix(hotfix_id, for_update=True)  # the outbox rows' writers hold it
-        messages = repository.living_messages([hotfix_id])
-        lines = repository.undelivered([hotfix_id])
+        # The hotfix's row (the outbox rows' writers hold it) and its messages in one read; the
+        # lines are written without reading them, save those that back off.
+        messages, lines_wait = repository.lock_outbox_for_finish(hotfix_id, claim, now, handled)
         for row in messages:
             if row.claimed_by != claim:
                 continue  # the lease passed on: whoever holds it now decides
@@ -244,23 +248,19 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
             row.claimed_by = None
             row.claimed_until = None
             repository.add(row)
-        for line in lines:
+        failed = {line.id for line in work.lines} & done.failed_lines - done.sent_lines
+        for line in repository.outbox_lines(failed) if failed else []:
             if line.claimed_by != claim:
                 continue
-            if line.id in done.sent_lines or line.id in done.dropped_lines:
-                line.delivered_at = now
-            elif line.id in done.failed_lines:
-                line.attempts += 1
-                line.next_attempt_at = now + backoff(policy, line.attempts)
+            line.attempts += 1
+            line.next_attempt_at = now + backoff(policy, line.attempts)
             line.claimed_by = None
             line.claimed_until = None
             repository.add(line)
         repository.flush()
+        repository.release_lines(hotfix_id, claim, done.sent_lines | done.dropped_lines, now)
         lagging = [row for row in messages if row.wanted_revision > row.shown_revision]
-        more = any(row.claimed_by is None and _due(row, now) for row in lagging) or any(
-            line.delivered_at is None and line.claimed_by is None and _due(line, now)
-            for line in lines
-        )
+        more = any(row.claimed_by is None and _due(row, now) for row in lagging) or lines_wait
         if not more:
             return None
         claimed = _claim(ctx, repository, [hotfix_id], worker, now)

@@ -141,8 +141,15 @@ class Repository:
         One INSERT ... ON CONFLICT DO NOTHING instead of a read and a write. Under the caller's
         lock a concurrent insert of the same key cannot interleave; without it PostgreSQL would
         wait for the other transaction and then skip."""
-        statement = self._insert(AppliedRequest).values(key=key, at=at).on_conflict_do_nothing()
-        return bool(self.session.execute(statement).rowcount)
+        table: Any = AppliedRequest.__table__  # type: ignore[attr-defined]
+        statement = (
+            self._insert(AppliedRequest)
+            .values(key=key, at=at)
+            .on_conflict_do_nothing()
+            .returning(table.c.key)
+        )
+        # RETURNING says whether the row went in (the ORM's rowcount does not, on psycopg).
+        return self.session.execute(statement).first() is not None
 
     def _insert(self, model: type[SQLModel]) -> Any:
         """The dialect's INSERT (both have ON CONFLICT): the SQL the running backend speaks."""
@@ -296,9 +303,7 @@ class Repository:
                 labels[app_id] = {env: o.label for env, o in observations.items()}
         return versions, labels
 
-    def _remember_version(
-        self, row: AppVersion, observation: LifeTimeObservation | None
-    ) -> None:
+    def _remember_version(self, row: AppVersion, observation: LifeTimeObservation | None) -> None:
         rows, observations = self._versions.setdefault(row.application_id, ({}, {}))
         rows[row.environment_id] = row
         if observation is not None:
@@ -368,7 +373,7 @@ class Repository:
             col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
         )
         query = (
-            select(Hotfix, Application, Reminder, Deployment, ChecklistItem, AppVersion)
+            sa_select(Hotfix, Application, Reminder, Deployment, ChecklistItem, AppVersion)
             .add_columns(LifeTimeObservation)
             .join(Application, col(Application.id) == col(Hotfix.application_id))
             .outerjoin(Reminder, col(Reminder.hotfix_id) == col(Hotfix.id))
@@ -533,13 +538,12 @@ class Repository:
         details = HotfixDetails()
         for hotfix_id in wanted:
             known = self._details[hotfix_id]
-            for mine, theirs in (
-                (details.owners, known.owners),
-                (details.modules, known.modules),
-                (details.messages, known.messages),
-            ):
-                if hotfix_id in theirs:
-                    mine[hotfix_id] = list(theirs[hotfix_id])  # type: ignore[index]
+            if hotfix_id in known.owners:
+                details.owners[hotfix_id] = list(known.owners[hotfix_id])
+            if hotfix_id in known.modules:
+                details.modules[hotfix_id] = list(known.modules[hotfix_id])
+            if hotfix_id in known.messages:
+                details.messages[hotfix_id] = list(known.messages[hotfix_id])
         return details
 
     def _read_details(self, wanted: list[int]) -> None:
@@ -640,6 +644,106 @@ class Repository:
             .with_for_update(skip_locked=skip_locked)
         )
         return list(self.session.exec(query))
+
+    def outbox_of(self, hotfix_id: int) -> tuple[list[Message], list[Outbox]]:
+        """A hotfix's living messages (locked, as `living_messages`) and its undelivered lines.
+
+        The lines are read only when the messages' statement says there are some (or when
+        there is no message yet to say it): after a delivery that went well there are none.
+        The caller holds the hotfix's row, as every writer of its outbox rows does, so the
+        answer holds for its transaction."""
+        waiting = (
+            sa_select(literal(1))
+            .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.delivered_at).is_(None))
+            .exists()
+        )
+        query = (
+            select(Message, waiting)
+            .where(col(Message.hotfix_id) == hotfix_id)
+            .order_by(col(Message.channel))
+            .with_for_update(of=Message)  # type: ignore[arg-type]
+        )
+        rows = self.session.execute(query).all()
+        messages = [row[0] for row in rows]
+        if rows and not rows[0][1]:
+            return messages, []
+        return messages, self.undelivered([hotfix_id])
+
+    def insert_outbox(self, rows: Sequence[Outbox]) -> None:
+        """New outbox lines in one INSERT (the ORM sends one per row on SQLite); each row gets
+        its id. The rows stay out of the session: they are written, not tracked."""
+        if not rows:
+            return
+        table: Any = Outbox.__table__  # type: ignore[attr-defined]
+        names = [c.name for c in table.columns if c.name != "id"]
+        values = [{name: getattr(row, name) for name in names} for row in rows]
+        statement = (
+            self._insert(Outbox)
+            .values(values)
+            .returning(table.c.id, table.c.channel, table.c.kind, table.c.payload)
+        )
+        ids: dict[tuple[str, str, str], list[int]] = {}
+        for identifier, channel, kind, payload in self.session.execute(statement):
+            ids.setdefault((channel, kind, payload), []).append(int(identifier))
+        for key in ids.values():
+            key.sort()
+        for row in rows:
+            # Rows alike in channel, kind and payload are interchangeable: any order is right.
+            row.id = ids[(row.channel, row.kind, row.payload)].pop(0)
+
+    def lock_outbox_for_finish(
+        self, hotfix_id: int, claim: str, now: datetime, sent: Iterable[int]
+    ) -> tuple[list[Message], bool]:
+        """Lock the hotfix's row and read its living messages in one statement; and whether a
+        line waits that nobody holds and is due (not counting `sent`, this claim's lines just
+        delivered or backed off), so the finishing delivery goes on with it."""
+        handled = sorted(set(sent))
+        free = or_(
+            col(Outbox.claimed_by).is_(None),
+            and_(col(Outbox.claimed_by) == claim, col(Outbox.id).not_in(handled)),
+        )
+        due = or_(
+            col(Outbox.attempts) == 0,
+            col(Outbox.next_attempt_at).is_(None),
+            col(Outbox.next_attempt_at) <= now,
+        )
+        waiting = (
+            sa_select(literal(1))
+            .where(
+                col(Outbox.hotfix_id) == hotfix_id,
+                col(Outbox.delivered_at).is_(None),
+                free,
+                due,
+            )
+            .exists()
+        )
+        query = (
+            select(Hotfix.id, Message, waiting)
+            .outerjoin(Message, col(Message.hotfix_id) == col(Hotfix.id))
+            .where(col(Hotfix.id) == hotfix_id)
+            .order_by(col(Message.channel))
+            .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+        )
+        rows = self.session.execute(query).all()
+        messages = [row[1] for row in rows if row[1] is not None]
+        return messages, bool(rows and rows[0][2])
+
+    def release_lines(
+        self, hotfix_id: int, claim: str, delivered: Iterable[int], now: datetime
+    ) -> None:
+        """Give back a claim's lines of a hotfix in one UPDATE; `delivered` are marked sent."""
+        done = sorted(set(delivered))
+        delivered_at: Any = (
+            case((col(Outbox.id).in_(done), now), else_=col(Outbox.delivered_at))
+            if done
+            else col(Outbox.delivered_at)
+        )
+        self.session.execute(
+            update(Outbox)
+            .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.claimed_by) == claim)
+            .values(delivered_at=delivered_at, claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
     def undelivered(self, hotfix_ids: Iterable[int], *, skip_locked: bool = False) -> list[Outbox]:
         wanted = set(hotfix_ids)
@@ -878,7 +982,8 @@ class Repository:
             for row in self.session.exec(query):
                 latest[row.hotfix_id] = row
             self._deployments.update(latest)
-        return {i: row for i in wanted if (row := self._deployments[i]) is not None}
+        found = {i: self._deployments[i] for i in wanted}
+        return {i: row for i, row in found.items() if row is not None}
 
     # report --------------------------------------------------------------------------------
     def hotfixes_opened_between(
