@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -53,6 +63,18 @@ class HotfixDetails:
     messages: dict[int, list[tuple[str, str, int]]] = field(
         default_factory=dict
     )  # channel, ts, rev
+
+
+# Statements of the hot path (a click), built once with bound parameters: building one and
+# computing its cache key cost more CPU than running it on SQLite. Keyed by name (and dialect).
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _built(key: str, build: Callable[[], Any]) -> Any:
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
 
 
 class StorageConflict(Exception):
@@ -142,20 +164,24 @@ class Repository:
         lock a concurrent insert of the same key cannot interleave; without it PostgreSQL would
         wait for the other transaction and then skip."""
         table: Any = AppliedRequest.__table__  # type: ignore[attr-defined]
-        statement = (
-            self._insert(AppliedRequest)
-            .values(key=key, at=at)
-            .on_conflict_do_nothing()
-            .returning(table.c.key)
+        dialect = self._dialect()
+        statement = _built(
+            f"remember_request:{dialect}",
+            lambda: (
+                _insert(table, dialect)
+                .values(key=bindparam("key"), at=bindparam("at"))
+                .on_conflict_do_nothing()
+                .returning(table.c.key)
+            ),
         )
         # RETURNING says whether the row went in (the ORM's rowcount does not, on psycopg).
-        return self.session.execute(statement).first() is not None
+        return self.session.execute(statement, {"key": key, "at": at}).first() is not None
+
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
 
     def _insert(self, model: type[SQLModel]) -> Any:
-        """The dialect's INSERT (both have ON CONFLICT): the SQL the running backend speaks."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            return pg_insert(model)
-        return sqlite_insert(model)
+        return _insert(model.__table__, self._dialect())  # type: ignore[attr-defined]
 
     def forget_requests_before(self, cutoff: datetime, prefixes: Iterable[str]) -> int:
         kinds = [col(AppliedRequest.key).startswith(prefix) for prefix in prefixes]
@@ -311,15 +337,20 @@ class Repository:
 
     def bump_module_revision(self, module_id: int, environment_id: int) -> None:
         """One more revision of a module in an environment, in one upsert (no read first)."""
-        statement = (
-            self._insert(ModuleRevision)
-            .values(module_id=module_id, environment_id=environment_id, revision=1)
-            .on_conflict_do_update(
-                index_elements=["module_id", "environment_id"],
-                set_={"revision": ModuleRevision.__table__.c.revision + 1},  # type: ignore[attr-defined]
-            )
+        table: Any = ModuleRevision.__table__  # type: ignore[attr-defined]
+        dialect = self._dialect()
+        statement = _built(
+            f"bump_module_revision:{dialect}",
+            lambda: (
+                _insert(table, dialect)
+                .values(module_id=bindparam("module"), environment_id=bindparam("env"), revision=1)
+                .on_conflict_do_update(
+                    index_elements=["module_id", "environment_id"],
+                    set_={"revision": table.c.revision + 1},
+                )
+            ),
         )
-        self.session.execute(statement)
+        self.session.execute(statement, {"module": module_id, "env": environment_id})
 
     def module_revision(self, module_id: int, environment_id: int) -> ModuleRevision | None:
         return self.session.get(ModuleRevision, (module_id, environment_id))
@@ -362,33 +393,8 @@ class Repository:
         the application's versions with what LifeTime saw. Only the hotfix row is locked, as
         before; the rest is kept for this transaction (`checklists`, `versions_with_lifetime_of`,
         `latest_deployments`, `application`, `reminder` answer without a second read)."""
-        latest = (
-            sa_select(func.max(Deployment.id))
-            .where(col(Deployment.hotfix_id) == col(Hotfix.id))
-            .correlate(Hotfix)
-            .scalar_subquery()
-        )
-        seen = and_(
-            col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
-            col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
-        )
-        query = (
-            sa_select(Hotfix, Application, Reminder, Deployment, ChecklistItem, AppVersion)
-            .add_columns(LifeTimeObservation)
-            .join(Application, col(Application.id) == col(Hotfix.application_id))
-            .outerjoin(Reminder, col(Reminder.hotfix_id) == col(Hotfix.id))
-            .outerjoin(
-                Deployment,
-                and_(col(Deployment.hotfix_id) == col(Hotfix.id), col(Deployment.id) == latest),
-            )
-            .outerjoin(ChecklistItem, col(ChecklistItem.hotfix_id) == col(Hotfix.id))
-            .outerjoin(AppVersion, col(AppVersion.application_id) == col(Hotfix.application_id))
-            .outerjoin(LifeTimeObservation, seen)
-            .where(col(Hotfix.id) == hotfix_id)
-            .order_by(col(ChecklistItem.id))
-            .with_for_update(of=Hotfix)  # type: ignore[arg-type]
-        )
-        rows = self.session.execute(query).all()
+        query = _built("lock_hotfix", _lock_hotfix_statement)
+        rows = self.session.execute(query, {"hotfix_id": hotfix_id}).all()
         if not rows:
             return None
         hotfix, app, reminder = rows[0][0], rows[0][1], rows[0][2]
@@ -547,55 +553,10 @@ class Repository:
         return details
 
     def _read_details(self, wanted: list[int]) -> None:
-        owners: Any = sa_select(
-            literal("owner").label("kind"),
-            col(HotfixOwner.hotfix_id).label("hotfix_id"),
-            col(HotfixOwner.user_id).label("a"),
-            literal_column("NULL").label("b"),
-            literal_column("NULL").label("n"),
-        ).where(col(HotfixOwner.hotfix_id).in_(wanted))
-        modules: Any = (
-            sa_select(
-                literal("module").label("kind"),
-                col(HotfixModule.hotfix_id),
-                col(Module.name),
-                literal_column("NULL"),
-                col(Module.id),
-            )
-            .join(Module, col(Module.id) == col(HotfixModule.module_id))
-            .where(col(HotfixModule.hotfix_id).in_(wanted))
-        )
-        messages: Any = sa_select(
-            literal("message").label("kind"),
-            col(Message.hotfix_id),
-            col(Message.channel),
-            col(Message.ts),
-            col(Message.shown_revision),
-        ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
-        # One row per hotfix names its application, so one without members reads as none.
-        applications: Any = sa_select(
-            literal("hotfix").label("kind"),
-            col(Hotfix.id),
-            literal_column("NULL"),
-            literal_column("NULL"),
-            col(Hotfix.application_id),
-        ).where(col(Hotfix.id).in_(wanted))
-        members: Any = (
-            sa_select(
-                literal("member").label("kind"),
-                col(Hotfix.id),
-                col(Member.user_id),
-                col(Member.role),
-                col(Member.application_id),
-            )
-            .join(Member, col(Member.application_id) == col(Hotfix.application_id))
-            .where(col(Hotfix.id).in_(wanted))
-        )
-        union = union_all(owners, modules, messages, applications, members).subquery()
-        query = sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
+        query = _built("hotfix_details", _details_statement)
         read = {hotfix_id: HotfixDetails() for hotfix_id in wanted}
         found: dict[int, dict[tuple[str, str], Member]] = {}
-        for kind, hotfix_id, a, b, number in self.session.execute(query):
+        for kind, hotfix_id, a, b, number in self.session.execute(query, {"wanted": wanted}):
             details = read[hotfix_id]
             if kind == "owner":
                 details.owners.setdefault(hotfix_id, []).append(a)
@@ -652,18 +613,8 @@ class Repository:
         there is no message yet to say it): after a delivery that went well there are none.
         The caller holds the hotfix's row, as every writer of its outbox rows does, so the
         answer holds for its transaction."""
-        waiting = (
-            sa_select(literal(1))
-            .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.delivered_at).is_(None))
-            .exists()
-        )
-        query = (
-            select(Message, waiting)
-            .where(col(Message.hotfix_id) == hotfix_id)
-            .order_by(col(Message.channel))
-            .with_for_update(of=Message)  # type: ignore[arg-type]
-        )
-        rows = self.session.execute(query).all()
+        query = _built("outbox_of", _outbox_of_statement)
+        rows = self.session.execute(query, {"hotfix_id": hotfix_id}).all()
         messages = [row[0] for row in rows]
         if rows and not rows[0][1]:
             return messages, []
@@ -697,34 +648,9 @@ class Repository:
         """Lock the hotfix's row and read its living messages in one statement; and whether a
         line waits that nobody holds and is due (not counting `sent`, this claim's lines just
         delivered or backed off), so the finishing delivery goes on with it."""
-        handled = sorted(set(sent))
-        free = or_(
-            col(Outbox.claimed_by).is_(None),
-            and_(col(Outbox.claimed_by) == claim, col(Outbox.id).not_in(handled)),
-        )
-        due = or_(
-            col(Outbox.attempts) == 0,
-            col(Outbox.next_attempt_at).is_(None),
-            col(Outbox.next_attempt_at) <= now,
-        )
-        waiting = (
-            sa_select(literal(1))
-            .where(
-                col(Outbox.hotfix_id) == hotfix_id,
-                col(Outbox.delivered_at).is_(None),
-                free,
-                due,
-            )
-            .exists()
-        )
-        query = (
-            select(Hotfix.id, Message, waiting)
-            .outerjoin(Message, col(Message.hotfix_id) == col(Hotfix.id))
-            .where(col(Hotfix.id) == hotfix_id)
-            .order_by(col(Message.channel))
-            .with_for_update(of=Hotfix)  # type: ignore[arg-type]
-        )
-        rows = self.session.execute(query).all()
+        query = _built("lock_outbox_for_finish", _finish_statement)
+        parameters = {"hotfix_id": hotfix_id, "claim": claim, "now": now, "handled": sorted(sent)}
+        rows = self.session.execute(query, parameters).all()
         messages = [row[1] for row in rows if row[1] is not None]
         return messages, bool(rows and rows[0][2])
 
@@ -732,18 +658,9 @@ class Repository:
         self, hotfix_id: int, claim: str, delivered: Iterable[int], now: datetime
     ) -> None:
         """Give back a claim's lines of a hotfix in one UPDATE; `delivered` are marked sent."""
-        done = sorted(set(delivered))
-        delivered_at: Any = (
-            case((col(Outbox.id).in_(done), now), else_=col(Outbox.delivered_at))
-            if done
-            else col(Outbox.delivered_at)
-        )
-        self.session.execute(
-            update(Outbox)
-            .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.claimed_by) == claim)
-            .values(delivered_at=delivered_at, claimed_by=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
+        statement = _built("release_lines", _release_lines_statement)
+        parameters = {"of_hotfix": hotfix_id, "of_claim": claim, "done": sorted(delivered)}
+        self.session.execute(statement, {**parameters, "at": now})
 
     def undelivered(self, hotfix_ids: Iterable[int], *, skip_locked: bool = False) -> list[Outbox]:
         wanted = set(hotfix_ids)
@@ -1012,6 +929,167 @@ class Repository:
     def events(self, hotfix_id: int) -> list[Event]:
         query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(col(Event.id))
         return list(self.session.exec(query))
+
+
+# the hot path's statements (see `_built`) -------------------------------------------------------
+
+
+def _insert(table: Any, dialect: str) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT): the SQL the running backend speaks."""
+    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
+def _lock_hotfix_statement() -> Any:
+    latest = (
+        sa_select(func.max(Deployment.id))
+        .where(col(Deployment.hotfix_id) == col(Hotfix.id))
+        .correlate(Hotfix)
+        .scalar_subquery()
+    )
+    seen = and_(
+        col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+        col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+    )
+    # The checklist and the versions come on rows of their own (part 1, part 2) rather than
+    # as their product: a hotfix of 8 modules gives 16 + 4 rows, not 16 x 4.
+    part = union_all(
+        sa_select(literal_column("1").label("k")), sa_select(literal_column("2").label("k"))
+    ).subquery("part")
+    return (
+        sa_select(Hotfix, Application, Reminder, Deployment, ChecklistItem, AppVersion)
+        .add_columns(LifeTimeObservation)
+        .join(Application, col(Application.id) == col(Hotfix.application_id))
+        .outerjoin(Reminder, col(Reminder.hotfix_id) == col(Hotfix.id))
+        .outerjoin(
+            Deployment,
+            and_(col(Deployment.hotfix_id) == col(Hotfix.id), col(Deployment.id) == latest),
+        )
+        .join(part, true())
+        .outerjoin(
+            ChecklistItem,
+            and_(part.c.k == 1, col(ChecklistItem.hotfix_id) == col(Hotfix.id)),
+        )
+        .outerjoin(
+            AppVersion,
+            and_(part.c.k == 2, col(AppVersion.application_id) == col(Hotfix.application_id)),
+        )
+        .outerjoin(LifeTimeObservation, seen)
+        .where(col(Hotfix.id) == bindparam("hotfix_id"))
+        .order_by(part.c.k, col(ChecklistItem.id))
+        .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+    )
+
+
+def _details_statement() -> Any:
+    wanted: Any = bindparam("wanted", expanding=True)
+    owners: Any = sa_select(
+        literal_column("'owner'").label("kind"),
+        col(HotfixOwner.hotfix_id).label("hotfix_id"),
+        col(HotfixOwner.user_id).label("a"),
+        literal_column("NULL").label("b"),
+        literal_column("NULL").label("n"),
+    ).where(col(HotfixOwner.hotfix_id).in_(wanted))
+    modules: Any = (
+        sa_select(
+            literal_column("'module'"),
+            col(HotfixModule.hotfix_id),
+            col(Module.name),
+            literal_column("NULL"),
+            col(Module.id),
+        )
+        .join(Module, col(Module.id) == col(HotfixModule.module_id))
+        .where(col(HotfixModule.hotfix_id).in_(wanted))
+    )
+    messages: Any = sa_select(
+        literal_column("'message'"),
+        col(Message.hotfix_id),
+        col(Message.channel),
+        col(Message.ts),
+        col(Message.shown_revision),
+    ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
+    # One row per hotfix names its application, so one without members reads as none.
+    applications: Any = sa_select(
+        literal_column("'hotfix'"),
+        col(Hotfix.id),
+        literal_column("NULL"),
+        literal_column("NULL"),
+        col(Hotfix.application_id),
+    ).where(col(Hotfix.id).in_(wanted))
+    members: Any = (
+        sa_select(
+            literal_column("'member'"),
+            col(Hotfix.id),
+            col(Member.user_id),
+            col(Member.role),
+            col(Member.application_id),
+        )
+        .join(Member, col(Member.application_id) == col(Hotfix.application_id))
+        .where(col(Hotfix.id).in_(wanted))
+    )
+    union = union_all(owners, modules, messages, applications, members).subquery()
+    return sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
+
+
+def _outbox_of_statement() -> Any:
+    hotfix_id: Any = bindparam("hotfix_id")
+    waiting = (
+        sa_select(literal_column("1"))
+        .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.delivered_at).is_(None))
+        .exists()
+    )
+    return (
+        sa_select(Message, waiting)
+        .where(col(Message.hotfix_id) == hotfix_id)
+        .order_by(col(Message.channel))
+        .with_for_update(of=Message)  # type: ignore[arg-type]
+    )
+
+
+def _finish_statement() -> Any:
+    hotfix_id: Any = bindparam("hotfix_id")
+    claim: Any = bindparam("claim")
+    now: Any = bindparam("now")
+    free = or_(
+        col(Outbox.claimed_by).is_(None),
+        and_(
+            col(Outbox.claimed_by) == claim,
+            col(Outbox.id).not_in(bindparam("handled", expanding=True)),
+        ),
+    )
+    due = or_(
+        col(Outbox.attempts) == 0,
+        col(Outbox.next_attempt_at).is_(None),
+        col(Outbox.next_attempt_at) <= now,
+    )
+    waiting = (
+        sa_select(literal_column("1"))
+        .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.delivered_at).is_(None), free, due)
+        .exists()
+    )
+    return (
+        sa_select(col(Hotfix.id), Message, waiting)
+        .outerjoin(Message, col(Message.hotfix_id) == col(Hotfix.id))
+        .where(col(Hotfix.id) == hotfix_id)
+        .order_by(col(Message.channel))
+        .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+    )
+
+
+def _release_lines_statement() -> Any:
+    delivered = col(Outbox.id).in_(bindparam("done", expanding=True))
+    return (
+        update(Outbox)
+        .where(
+            col(Outbox.hotfix_id) == bindparam("of_hotfix"),
+            col(Outbox.claimed_by) == bindparam("of_claim"),
+        )
+        .values(
+            delivered_at=case((delivered, bindparam("at")), else_=col(Outbox.delivered_at)),
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 class Database:
