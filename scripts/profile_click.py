@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--database", help="a database URL (default: a new SQLite file)")
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--dump", help="also write the profile to this file (pstats)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="profile-click-")
     url = args.database or f"sqlite:///{folder}/profile.db"
@@ -138,7 +139,8 @@ def main() -> None:
         for action_id, value, channel, ts in clicks[: len(clicks) // 2]:
             assert driver.block_action(OWNER, action_id, value, channel, ts).status == 200
         plain = driver.cpu / (len(clicks) // 2)
-        driver.profile = cProfile.Profile()
+        # Timed by this thread's CPU clock: waits on sockets and SQLite's file do not count.
+        driver.profile = cProfile.Profile(time.thread_time)
         driver.cpu = 0.0
         profiled = clicks[len(clicks) // 2 :]
         for action_id, value, channel, ts in profiled:
@@ -151,6 +153,8 @@ def main() -> None:
         f"({driver.cpu / len(profiled) * 1000:.2f} ms under the profiler)"
     )
     assert driver.profile is not None
+    if args.dump:
+        driver.profile.dump_stats(args.dump)
     stats = pstats.Stats(driver.profile)
     stats.sort_stats(args.sort).print_stats(args.top)
     database.engine.dispose()

@@ -628,13 +628,16 @@ class Repository:
         table: Any = Outbox.__table__  # type: ignore[attr-defined]
         names = [c.name for c in table.columns if c.name != "id"]
         values = [{name: getattr(row, name) for name in names} for row in rows]
-        statement = (
-            self._insert(Outbox)
-            .values(values)
-            .returning(table.c.id, table.c.channel, table.c.kind, table.c.payload)
+        # A list of parameters: SQLAlchemy sends them as one multi-row INSERT ... RETURNING
+        # ("insertmanyvalues") on both backends, and the statement is compiled once.
+        statement = _built(
+            "insert_outbox",
+            lambda: table.insert().returning(
+                table.c.id, table.c.channel, table.c.kind, table.c.payload
+            ),
         )
         ids: dict[tuple[str, str, str], list[int]] = {}
-        for identifier, channel, kind, payload in self.session.execute(statement):
+        for identifier, channel, kind, payload in self.session.execute(statement, values):
             ids.setdefault((channel, kind, payload), []).append(int(identifier))
         for key in ids.values():
             key.sort()
