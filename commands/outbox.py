@@ -225,29 +225,33 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
     policy = ctx.outbox
     hotfix_id, claim = work.hotfix.id, work.claim
     worker = claim.split("/")[0]
-    handled = {line.id for line in work.lines} & (
-        done.sent_lines | done.dropped_lines | done.failed_lines
-    )
     with ctx.db.write() as repository:
-        # The hotfix's row (the outbox rows' writers hold it) and its messages in one read; the
-        # lines are written without reading them, save those that back off.
-        messages, lines_wait = repository.lock_outbox_for_finish(hotfix_id, claim, now, handled)
-        for row in messages:
-            if row.claimed_by != claim:
-                continue  # the lease passed on: whoever holds it now decides
-            if row.channel in done.shown:
-                ts, revision = done.shown[row.channel]
-                row.ts = ts  # a message posted again (deleted by someone) has a new one
-                row.shown_revision = max(row.shown_revision, revision)
-                row.attempts = 0
-            elif row.channel in done.unreachable:
-                row.wanted_revision = row.shown_revision  # tried again at the next change
-            elif row.channel in done.failed_messages:
-                row.attempts += 1
-                row.next_attempt_at = now + backoff(policy, row.attempts)
-            row.claimed_by = None
-            row.claimed_until = None
-            repository.add(row)
+        # No read first: each row is written only while this claim still holds it (checked
+        # as the row is when written), so the finish needs no lock of the hotfix; a change
+        # holding a message row makes it wait, and its rows are then seen by the last check.
+        backing_off = [m for m in work.messages if m.channel in done.failed_messages]
+        if backing_off:  # rare: their back-off depends on their attempts, read under lock
+            for row in repository.living_messages([hotfix_id]):
+                if row.claimed_by == claim and row.channel in done.failed_messages:
+                    row.attempts += 1
+                    row.next_attempt_at = now + backoff(policy, row.attempts)
+                    row.claimed_by = None
+                    row.claimed_until = None
+                    repository.add(row)
+        outcomes = []
+        for message in work.messages:
+            if message.channel in done.failed_messages:
+                continue
+            # A message posted again (deleted by someone) has a new ts.
+            ts, revision = done.shown.get(message.channel, (None, 0))
+            outcomes.append(
+                {
+                    "of_channel": message.channel,
+                    "ts": ts,
+                    "revision": revision,
+                    "unreachable": message.channel in done.unreachable,
+                }
+            )
         failed = {line.id for line in work.lines} & done.failed_lines - done.sent_lines
         for line in repository.outbox_lines(failed) if failed else []:
             if line.claimed_by != claim:
@@ -258,10 +262,9 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
             line.claimed_until = None
             repository.add(line)
         repository.flush()
+        repository.finish_messages(hotfix_id, claim, outcomes)
         repository.release_lines(hotfix_id, claim, done.sent_lines | done.dropped_lines, now)
-        lagging = [row for row in messages if row.wanted_revision > row.shown_revision]
-        more = any(row.claimed_by is None and _due(row, now) for row in lagging) or lines_wait
-        if not more:
+        if not repository.more_to_deliver(hotfix_id, now):
             return None
         claimed = _claim(ctx, repository, [hotfix_id], worker, now)
         return claimed[0] if claimed else None

@@ -10,6 +10,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -388,27 +391,64 @@ class Repository:
         return self.session.exec(query).first()
 
     def lock_hotfix(self, hotfix_id: int) -> Hotfix | None:
-        """Lock a hotfix's row (FOR UPDATE OF hotfix) and load, in the same statement, what any
-        operation on it reads next: its application, reminder, latest deployment, checklist and
-        the application's versions with what LifeTime saw. Only the hotfix row is locked, as
-        before; the rest is kept for this transaction (`checklists`, `versions_with_lifetime_of`,
-        `latest_deployments`, `application`, `reminder` answer without a second read)."""
-        query = _built("lock_hotfix", _lock_hotfix_statement)
-        rows = self.session.execute(query, {"hotfix_id": hotfix_id}).all()
-        if not rows:
+        """Lock a hotfix's row (SELECT ... FOR UPDATE, with its application), then load in one
+        more statement what any operation on it and its snapshot read next.
+
+        The second statement comes after the lock on purpose: on PostgreSQL a statement that
+        waits for a lock still reads the other tables as they were when it began, so rows a
+        concurrent change wrote while holding the lock would be missed. What is loaded is kept
+        for this transaction (`checklists`, `versions_with_lifetime_of`, `latest_deployments`,
+        `hotfix_details`, `members`, `application`, `reminder` answer without a read)."""
+        locked = _built("lock_hotfix", _lock_hotfix_statement)
+        row = self.session.execute(locked, {"hotfix_id": hotfix_id}).first()
+        if row is None:
             return None
-        hotfix, app, reminder = rows[0][0], rows[0][1], rows[0][2]
-        self._held.extend(row for row in (app, reminder) if row is not None)
-        items: dict[int, ChecklistItem] = {}
-        self._versions.setdefault(app.id, ({}, {}))
-        for _, _, _, deployment, item, version, observation in rows:
-            self._deployments[hotfix_id] = deployment
-            if item is not None:
-                items[item.id] = item
-            if version is not None:
-                self._remember_version(version, observation)
-        self._checklists[hotfix_id] = list(items.values())
+        hotfix, app = row[0], row[1]
+        self._held.append(app)
+        self._load_around(hotfix)
         return hotfix  # type: ignore[no-any-return]
+
+    def _load_around(self, hotfix: Hotfix) -> None:
+        hotfix_id, application_id = int(hotfix.id or 0), hotfix.application_id
+        query = _built("around_hotfix", _around_hotfix_statement)
+        parameters = {"hotfix_id": hotfix_id}
+        items: list[ChecklistItem] = []
+        details = HotfixDetails()
+        members: list[Member] = []
+        self._deployments[hotfix_id] = None
+        self._versions.setdefault(application_id, ({}, {}))
+        for (
+            part,
+            reminder,
+            deployment,
+            item,
+            version,
+            seen,
+            owner,
+            module,
+            member,
+            message,
+        ) in self.session.execute(query, parameters):
+            if part == 1 and reminder is not None:
+                self._held.append(reminder)
+            elif part == 2:
+                self._deployments[hotfix_id] = deployment
+            elif part == 3 and item is not None:
+                items.append(item)
+            elif part == 4 and version is not None:
+                self._remember_version(version, seen)
+            elif part == 5 and owner is not None:
+                details.owners.setdefault(hotfix_id, []).append(owner.user_id)
+            elif part == 6 and module is not None:
+                details.modules.setdefault(hotfix_id, []).append((int(module.id), module.name))
+            elif part == 7 and member is not None:
+                members.append(member)
+            elif part == 8 and message is not None and message.ts:
+                shown = (message.channel, message.ts, message.shown_revision)
+                details.messages.setdefault(hotfix_id, []).append(shown)
+        self._checklists[hotfix_id] = items
+        self._details[hotfix_id] = details
+        self._members.setdefault(application_id, members)
 
     def active_hotfix(self, application_id: int) -> Hotfix | None:
         query = select(Hotfix).where(
@@ -645,17 +685,26 @@ class Repository:
             # Rows alike in channel, kind and payload are interchangeable: any order is right.
             row.id = ids[(row.channel, row.kind, row.payload)].pop(0)
 
-    def lock_outbox_for_finish(
-        self, hotfix_id: int, claim: str, now: datetime, sent: Iterable[int]
-    ) -> tuple[list[Message], bool]:
-        """Lock the hotfix's row and read its living messages in one statement; and whether a
-        line waits that nobody holds and is due (not counting `sent`, this claim's lines just
-        delivered or backed off), so the finishing delivery goes on with it."""
-        query = _built("lock_outbox_for_finish", _finish_statement)
-        parameters = {"hotfix_id": hotfix_id, "claim": claim, "now": now, "handled": sorted(sent)}
-        rows = self.session.execute(query, parameters).all()
-        messages = [row[1] for row in rows if row[1] is not None]
-        return messages, bool(rows and rows[0][2])
+    def finish_messages(
+        self, hotfix_id: int, claim: str, outcomes: Sequence[dict[str, Any]]
+    ) -> None:
+        """Record what a delivery did with its living messages and release them, in one
+        UPDATE sent with one set of values per message.
+
+        Each row changes only while this claim still holds it (WHERE claimed_by = claim,
+        checked on the row as it is when written, so a lease that passed on is left alone);
+        the shown revision only grows. `outcomes`: channel, ts (None: not shown), revision,
+        unreachable (bool)."""
+        if not outcomes:
+            return
+        statement = _built("finish_messages", _finish_messages_statement)
+        common = {"of_hotfix": hotfix_id, "of_claim": claim}
+        self.session.execute(statement, [{**common, **outcome} for outcome in outcomes])
+
+    def more_to_deliver(self, hotfix_id: int, now: datetime) -> bool:
+        """A living message behind, or a line waiting, that nobody holds and is due."""
+        query = _built("more_to_deliver", _more_to_deliver_statement)
+        return bool(self.session.execute(query, {"hotfix_id": hotfix_id, "now": now}).scalar())
 
     def release_lines(
         self, hotfix_id: int, claim: str, delivered: Iterable[int], now: datetime
@@ -943,6 +992,20 @@ def _insert(table: Any, dialect: str) -> Any:
 
 
 def _lock_hotfix_statement() -> Any:
+    return (
+        sa_select(Hotfix, Application)
+        .join(Application, col(Application.id) == col(Hotfix.application_id))
+        .where(col(Hotfix.id) == bindparam("hotfix_id"))
+        .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+    )
+
+
+def _around_hotfix_statement() -> Any:
+    """Everything hanging off one hotfix, each kind on rows of its own (`part`), so a hotfix
+    of 8 modules gives about 30 rows rather than the product of its checklist and the rest."""
+    parts: Any = union_all(*(sa_select(literal_column(str(n)).label("k")) for n in range(1, 9)))
+    part = parts.subquery("part")
+    k = part.c.k
     latest = (
         sa_select(func.max(Deployment.id))
         .where(col(Deployment.hotfix_id) == col(Hotfix.id))
@@ -953,33 +1016,38 @@ def _lock_hotfix_statement() -> Any:
         col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
         col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
     )
-    # The checklist and the versions come on rows of their own (part 1, part 2) rather than
-    # as their product: a hotfix of 8 modules gives 16 + 4 rows, not 16 x 4.
-    part = union_all(
-        sa_select(literal_column("1").label("k")), sa_select(literal_column("2").label("k"))
-    ).subquery("part")
+    of_hotfix = col(Hotfix.id)
     return (
-        sa_select(Hotfix, Application, Reminder, Deployment, ChecklistItem, AppVersion)
-        .add_columns(LifeTimeObservation)
-        .join(Application, col(Application.id) == col(Hotfix.application_id))
-        .outerjoin(Reminder, col(Reminder.hotfix_id) == col(Hotfix.id))
+        sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion, LifeTimeObservation)
+        .add_columns(HotfixOwner, Module, Member, Message)
+        .select_from(Hotfix)
+        .join(part, true())
+        .outerjoin(Reminder, and_(k == 1, col(Reminder.hotfix_id) == of_hotfix))
         .outerjoin(
             Deployment,
-            and_(col(Deployment.hotfix_id) == col(Hotfix.id), col(Deployment.id) == latest),
+            and_(k == 2, col(Deployment.hotfix_id) == of_hotfix, col(Deployment.id) == latest),
         )
-        .join(part, true())
-        .outerjoin(
-            ChecklistItem,
-            and_(part.c.k == 1, col(ChecklistItem.hotfix_id) == col(Hotfix.id)),
-        )
+        .outerjoin(ChecklistItem, and_(k == 3, col(ChecklistItem.hotfix_id) == of_hotfix))
         .outerjoin(
             AppVersion,
-            and_(part.c.k == 2, col(AppVersion.application_id) == col(Hotfix.application_id)),
+            and_(k == 4, col(AppVersion.application_id) == col(Hotfix.application_id)),
         )
         .outerjoin(LifeTimeObservation, seen)
-        .where(col(Hotfix.id) == bindparam("hotfix_id"))
-        .order_by(part.c.k, col(ChecklistItem.id))
-        .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+        .outerjoin(HotfixOwner, and_(k == 5, col(HotfixOwner.hotfix_id) == of_hotfix))
+        .outerjoin(HotfixModule, and_(k == 6, col(HotfixModule.hotfix_id) == of_hotfix))
+        .outerjoin(Module, col(Module.id) == col(HotfixModule.module_id))
+        .outerjoin(Member, and_(k == 7, col(Member.application_id) == col(Hotfix.application_id)))
+        .outerjoin(Message, and_(k == 8, col(Message.hotfix_id) == of_hotfix))
+        .where(of_hotfix == bindparam("hotfix_id"))
+        .order_by(
+            k,
+            col(ChecklistItem.id),
+            col(HotfixOwner.user_id),
+            col(Module.id),
+            col(Member.role),
+            col(Member.user_id),
+            col(Message.channel),
+        )
     )
 
 
@@ -1048,34 +1116,68 @@ def _outbox_of_statement() -> Any:
     )
 
 
-def _finish_statement() -> Any:
-    hotfix_id: Any = bindparam("hotfix_id")
-    claim: Any = bindparam("claim")
-    now: Any = bindparam("now")
-    free = or_(
-        col(Outbox.claimed_by).is_(None),
-        and_(
-            col(Outbox.claimed_by) == claim,
-            col(Outbox.id).not_in(bindparam("handled", expanding=True)),
-        ),
+def _finish_messages_statement() -> Any:
+    # On the table, not the ORM class: with one set of values per row the ORM would want
+    # whole primary keys in the values and drop the claim condition.
+    table: Any = Message.__table__  # type: ignore[attr-defined]
+    c = table.c
+    ts: Any = bindparam("ts", type_=String)
+    shown = ts.is_not(None)
+    revision: Any = bindparam("revision", type_=Integer)
+    unreachable: Any = bindparam("unreachable", type_=Boolean)
+    return (
+        update(table)
+        .where(
+            c.hotfix_id == bindparam("of_hotfix"),
+            c.channel == bindparam("of_channel"),
+            c.claimed_by == bindparam("of_claim"),
+        )
+        .values(
+            ts=func.coalesce(ts, c.ts),
+            shown_revision=case(
+                (and_(shown, revision > c.shown_revision), revision), else_=c.shown_revision
+            ),
+            attempts=case((shown, 0), else_=c.attempts),
+            # Not a member of the channel: tried again at the next change, not before.
+            wanted_revision=case((unreachable, c.shown_revision), else_=c.wanted_revision),
+            claimed_by=None,
+            claimed_until=None,
+        )
     )
-    due = or_(
-        col(Outbox.attempts) == 0,
-        col(Outbox.next_attempt_at).is_(None),
-        col(Outbox.next_attempt_at) <= now,
+
+
+def _more_to_deliver_statement() -> Any:
+    hotfix_id: Any = bindparam("hotfix_id")
+    now: Any = bindparam("now")
+    lagging = (
+        sa_select(literal_column("1"))
+        .where(
+            col(Message.hotfix_id) == hotfix_id,
+            col(Message.wanted_revision) > col(Message.shown_revision),
+            col(Message.claimed_by).is_(None),
+            or_(
+                col(Message.attempts) == 0,
+                col(Message.next_attempt_at).is_(None),
+                col(Message.next_attempt_at) <= now,
+            ),
+        )
+        .exists()
     )
     waiting = (
         sa_select(literal_column("1"))
-        .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.delivered_at).is_(None), free, due)
+        .where(
+            col(Outbox.hotfix_id) == hotfix_id,
+            col(Outbox.delivered_at).is_(None),
+            col(Outbox.claimed_by).is_(None),
+            or_(
+                col(Outbox.attempts) == 0,
+                col(Outbox.next_attempt_at).is_(None),
+                col(Outbox.next_attempt_at) <= now,
+            ),
+        )
         .exists()
     )
-    return (
-        sa_select(col(Hotfix.id), Message, waiting)
-        .outerjoin(Message, col(Message.hotfix_id) == col(Hotfix.id))
-        .where(col(Hotfix.id) == hotfix_id)
-        .order_by(col(Message.channel))
-        .with_for_update(of=Hotfix)  # type: ignore[arg-type]
-    )
+    return sa_select(or_(lagging, waiting))
 
 
 def _release_lines_statement() -> Any:
