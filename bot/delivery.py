@@ -28,6 +28,7 @@ from commands import lifetime_evidence, lifetime_watch, outbox
 from commands.context import ServiceContext
 from commands.lifetime_watch import Suggestion
 from commands.outbox import Delivered, LineWork, LivingWork, Work
+from commands.results import HotfixSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -260,12 +261,12 @@ class Deliverer:
         # First posts (their threads need them), then the thread lines, then the updates: once
         # a message shows a change, its thread already tells it.
         for message in [m for m in due if not m.ts]:
-            rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
+            rendered = rendered or _rendered(hotfix, self.ctx.now())
             self._show_one(work, message, rendered, ts_of, done, read_back)
         for line in work.lines:
             self._send_line(work, line, ts_of, done, read_back)
         for message in [m for m in due if m.ts]:
-            rendered = rendered or views.hotfix_message(hotfix, self.ctx.now())
+            rendered = rendered or _rendered(hotfix, self.ctx.now())
             self._show_one(work, message, rendered, ts_of, done, read_back)
         return done
 
@@ -546,6 +547,13 @@ class Deliverer:
                 self._renewed_at = max(self._renewed_at, began)
             except Exception:
                 log.exception("renewing outbox claims failed")
+
+
+def _rendered(hotfix: HotfixSnapshot, now: datetime) -> tuple[str, list[Any]]:
+    """The living message with its blocks turned into JSON-ready dicts once (slack-sdk checks
+    and converts Block objects at every call; the message may go to several channels)."""
+    text, blocks = views.hotfix_message(hotfix, now)
+    return text, [block.to_dict() for block in blocks]
 
 
 def _all_failed(work: Work) -> Delivered:

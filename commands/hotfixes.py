@@ -465,7 +465,8 @@ def _mutate(
 
 
 def lock_hotfix(repository: Repository, hotfix_id: int) -> Hotfix:
-    hotfix = repository.hotfix(hotfix_id, for_update=True)
+    # The lock also loads what the operation and its snapshot read next (one statement).
+    hotfix = repository.lock_hotfix(hotfix_id)
     if hotfix is None:
         raise NotFound(
             f"there is no hotfix {format_hotfix_ref(hotfix_id)}: `/hotfix list` shows the red ones"
@@ -475,8 +476,10 @@ def lock_hotfix(repository: Repository, hotfix_id: int) -> Hotfix:
 
 def require_hotfix_member(repository: Repository, actor: Actor, hotfix: Hotfix, what: str) -> None:
     """Owners of the hotfix or its application, approvers and admins may change it."""
+    # One read gives the hotfix's owners and the application's members (and what the
+    # snapshot needs of them later in this transaction).
+    owners = set(repository.hotfix_details([_id(hotfix)]).owners.get(_id(hotfix), []))
     members = repository.members(hotfix.application_id)
-    owners = set(repository.hotfix_owners([_id(hotfix)]).get(_id(hotfix), []))
     owners.update(role_members(members, "owner"))
     require_member(actor, owners, role_members(members, "approver"), what)
 
@@ -609,20 +612,21 @@ def _mark(
                 f"{target.name} is not an environment {ref} propagates to: "
                 f"the fix goes backward to {', '.join(order) or 'no environment'}"
             )
-        modules = repository.hotfix_modules([_id(hotfix)]).get(_id(hotfix), [])
-        chosen = _find_modules(modules, [module], f"{ref} (its modules)")[0]
+        # The hotfix's modules as its permission check read them (no second read).
+        modules = repository.hotfix_details([_id(hotfix)]).modules.get(_id(hotfix), [])
+        chosen_id, chosen_name = _find_hotfix_module(modules, module, f"{ref} (its modules)")
         rows = {row.name: row for row in environments}
         names = {row.id: row.name for row in environments}
-        module_names = {m.id: m.name for m in modules}
+        module_names = dict(modules)
         items = repository.checklists([_id(hotfix)]).get(_id(hotfix), [])
         item = next(
             i
             for i in items
-            if i.environment_id == rows[target.name].id and i.module_id == chosen.id
+            if i.environment_id == rows[target.name].id and i.module_id == chosen_id
         )
         if item.status != ItemStatus.PENDING.value:
             raise Refused(
-                f"{chosen.name} in {target.name} was already {item.status} for {ref}: nothing to do"
+                f"{chosen_name} in {target.name} was already {item.status} for {ref}: nothing to do"
             )
         entries = [
             ChecklistEntry(names[i.environment_id], module_names[i.module_id], ItemStatus(i.status))
@@ -645,11 +649,14 @@ def _mark(
         item.done_at = now
         repository.add(item)
         if status is ItemStatus.MERGED:
-            app_version = repository.versions(_id(app))[_id(rows[target.name])]
-            app_version.has_changes = True
-            repository.add(app_version)
-            _bump_revision(repository, _id(chosen), _id(rows[target.name]))
-        details: dict[str, Any] = {"environment": target.name, "module": chosen.name}
+            # The versions the lock loaded (the snapshot shows them too).
+            versions, _ = repository.versions_with_lifetime_of([_id(app)])
+            app_version = versions[_id(app)][_id(rows[target.name])]
+            if not app_version.has_changes:
+                app_version.has_changes = True
+                repository.add(app_version)
+            _bump_revision(repository, chosen_id, _id(rows[target.name]))
+        details: dict[str, Any] = {"environment": target.name, "module": chosen_name}
         if reason:
             details["reason"] = reason
         kind = "merged" if status is ItemStatus.MERGED else "skipped"
@@ -688,6 +695,22 @@ def _find_modules(available: Sequence[Module], wanted: Sequence[str], owner: str
     return chosen
 
 
+def _find_hotfix_module(
+    available: Sequence[tuple[int, str]], wanted: str, owner: str
+) -> tuple[int, str]:
+    """(id, name) of the hotfix's module named `wanted` (names compare as `Module.name_key`)."""
+    key = wanted.strip().casefold()
+    for module_id, name in available:
+        if name.casefold() == key:
+            return module_id, name
+    names = [name for _, name in available]
+    close = difflib.get_close_matches(wanted.strip(), names, n=1, cutoff=0.6)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise InvalidInput(
+        f"{owner} has no module '{wanted.strip()}'.{hint} Modules: {', '.join(names)}"
+    )
+
+
 def _sync_problem(
     pipeline: Pipeline,
     hotfix_version: Any,
@@ -717,11 +740,7 @@ def _check_tag(repository: Repository, app: Application, version: Version) -> No
 
 
 def _bump_revision(repository: Repository, module_id: int, environment_id: int) -> None:
-    row = repository.module_revision(module_id, environment_id)
-    if row is None:
-        row = ModuleRevision(module_id=module_id, environment_id=environment_id, revision=0)
-    row.revision += 1
-    repository.add(row)
+    repository.bump_module_revision(module_id, environment_id)
 
 
 def _required_text(text: str | None, what: str, limit: int) -> str:

@@ -147,8 +147,7 @@ def record(
     (it picks the new rows up when it finishes) or nobody delivers right away (the CLI).
     """
     hotfix_id = snapshot.id
-    messages = repository.living_messages([hotfix_id])
-    pending = repository.undelivered([hotfix_id])
+    messages, pending = repository.outbox_of(hotfix_id)
     by_channel = {row.channel: row for row in messages}
     for channel in (origin_channel, app.home_channel):
         if channel and channel not in by_channel:
@@ -193,19 +192,21 @@ def record(
         )
         for kind, channel, payload in addressed
     ]
-    repository.add_all(new_lines)
     rows = list(by_channel.values())
     if ctx.worker is None or _held_by_another(rows, pending, None, now):
+        repository.insert_outbox(new_lines)
         repository.flush()
         return None
     claim = new_claim(ctx.worker)
     until = now + ctx.outbox.lease
+    # New lines are written already claimed, in one INSERT with the others.
     claimables: list[Message | Outbox] = [*rows, *pending, *new_lines]
     for claimable in claimables:
         claimable.claimed_by = claim
         claimable.claimed_until = until
         claimable.claims += 1
-        repository.add(claimable)
+    repository.add_all([*rows, *pending])
+    repository.insert_outbox(new_lines)
     repository.flush()
     return _work(snapshot, rows, [*pending, *new_lines], claim)
 
@@ -250,43 +251,45 @@ def finish(ctx: ServiceContext, work: Work, done: Delivered) -> Work | None:
     hotfix_id, claim = work.hotfix.id, work.claim
     worker = claim.split("/")[0]
     with ctx.db.write() as repository:
-        repository.hotfix(hotfix_id, for_update=True)  # the outbox rows' writers hold it
-        messages = repository.living_messages([hotfix_id])
-        lines = repository.undelivered([hotfix_id])
-        for row in messages:
-            if row.claimed_by != claim:
-                continue  # the lease passed on: whoever holds it now decides
-            if row.channel in done.shown:
-                ts, revision = done.shown[row.channel]
-                row.ts = ts  # a message posted again (deleted by someone) has a new one
-                row.shown_revision = max(row.shown_revision, revision)
-                row.attempts = 0
-            elif row.channel in done.unreachable:
-                row.wanted_revision = row.shown_revision  # tried again at the next change
-            elif row.channel in done.failed_messages:
-                row.attempts += 1
-                row.next_attempt_at = now + backoff(policy, row.attempts)
-            row.claimed_by = None
-            row.claimed_until = None
-            repository.add(row)
-        for line in lines:
+        # No read first: each row is written only while this claim still holds it (checked
+        # as the row is when written), so the finish needs no lock of the hotfix; a change
+        # holding a message row makes it wait, and its rows are then seen by the last check.
+        backing_off = [m for m in work.messages if m.channel in done.failed_messages]
+        if backing_off:  # rare: their back-off depends on their attempts, read under lock
+            for row in repository.living_messages([hotfix_id]):
+                if row.claimed_by == claim and row.channel in done.failed_messages:
+                    row.attempts += 1
+                    row.next_attempt_at = now + backoff(policy, row.attempts)
+                    row.claimed_by = None
+                    row.claimed_until = None
+                    repository.add(row)
+        outcomes = []
+        for message in work.messages:
+            if message.channel in done.failed_messages:
+                continue
+            # A message posted again (deleted by someone) has a new ts.
+            ts, revision = done.shown.get(message.channel, (None, 0))
+            outcomes.append(
+                {
+                    "of_channel": message.channel,
+                    "ts": ts,
+                    "revision": revision,
+                    "unreachable": message.channel in done.unreachable,
+                }
+            )
+        failed = {line.id for line in work.lines} & done.failed_lines - done.sent_lines
+        for line in repository.outbox_lines(failed) if failed else []:
             if line.claimed_by != claim:
                 continue
-            if line.id in done.sent_lines or line.id in done.dropped_lines:
-                line.delivered_at = now
-            elif line.id in done.failed_lines:
-                line.attempts += 1
-                line.next_attempt_at = now + backoff(policy, line.attempts)
+            line.attempts += 1
+            line.next_attempt_at = now + backoff(policy, line.attempts)
             line.claimed_by = None
             line.claimed_until = None
             repository.add(line)
         repository.flush()
-        lagging = [row for row in messages if row.wanted_revision > row.shown_revision]
-        more = any(row.claimed_by is None and _due(row, now) for row in lagging) or any(
-            line.delivered_at is None and line.claimed_by is None and _due(line, now)
-            for line in lines
-        )
-        if not more:
+        repository.finish_messages(hotfix_id, claim, outcomes)
+        repository.release_lines(hotfix_id, claim, done.sent_lines | done.dropped_lines, now)
+        if not repository.more_to_deliver(hotfix_id, now):
             return None
         claimed = _claim(ctx, repository, [hotfix_id], worker, now)
         return claimed[0] if claimed else None

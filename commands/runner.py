@@ -187,6 +187,6 @@ def record_change(
 def skip_if_applied(repository: Repository, request_key: str | None, now: datetime) -> None:
     if request_key is None:
         return
-    if repository.request_seen(request_key):
+    # One statement: the key is written, or it was there already (a retry, a double click).
+    if not repository.remember_request_once(request_key, now):
         raise AlreadyApplied("this request was already applied")
-    repository.remember_request(request_key, now)

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from storage.engine import read_session, write_session
@@ -53,6 +69,18 @@ class HotfixDetails:
     )  # channel, ts, rev
 
 
+# Statements of the hot path (a click), built once with bound parameters: building one and
+# computing its cache key cost more CPU than running it on SQLite. Keyed by name (and dialect).
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _built(key: str, build: Callable[[], Any]) -> Any:
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
+
+
 class StorageConflict(Exception):
     """A concurrent writer got there first (unique key taken, lock or serialization failure)."""
 
@@ -64,14 +92,44 @@ class Repository:
         # Members read in this transaction: an operation checks permission with them and its
         # snapshot shows them, so one read serves both. replace_members forgets its application.
         self._members: dict[int, list[Member]] = {}
+        # Rows an operation already loaded with its lock (`lock_hotfix`) or read once, kept for
+        # this transaction so its snapshot does not read them again. Rows are the session's own
+        # objects, so changes made to them show; `add` forgets what a new row makes incomplete.
+        self._versions: dict[int, tuple[dict[int, AppVersion], dict[int, LifeTimeObservation]]]
+        self._versions = {}
+        self._checklists: dict[int, list[ChecklistItem]] = {}
+        self._deployments: dict[int, Deployment | None] = {}
+        self._details: dict[int, HotfixDetails] = {}
+        # The session's identity map holds rows weakly: keep what `lock_hotfix` loaded alive,
+        # so `application` and `reminder` find it there.
+        self._held: list[SQLModel] = []
 
     # writing -----------------------------------------------------------------------------
     def add(self, row: Row) -> Row:
+        self._forget_cached(row)
         self.session.add(row)
         return row
 
     def add_all(self, rows: Iterable[SQLModel]) -> None:
-        self.session.add_all(list(rows))
+        listed = list(rows)
+        for row in listed:
+            self._forget_cached(row)
+        self.session.add_all(listed)
+
+    def _forget_cached(self, row: SQLModel) -> None:
+        """A new row of a kind read earlier in this transaction: the next read asks again."""
+        if sa_inspect(row).persistent:
+            return  # a row read before and changed: the kept one is that same object
+        if isinstance(row, (AppVersion, LifeTimeObservation)):
+            self._versions.pop(row.application_id, None)
+        elif isinstance(row, ChecklistItem):
+            self._checklists.pop(row.hotfix_id, None)
+        elif isinstance(row, Deployment):
+            self._deployments.pop(row.hotfix_id, None)
+        elif isinstance(row, (HotfixOwner, HotfixModule, Message)):
+            self._details.pop(row.hotfix_id, None)
+        elif isinstance(row, Member):
+            self._members.pop(row.application_id, None)
 
     def flush(self) -> None:
         self.session.flush()
@@ -103,6 +161,32 @@ class Repository:
     def remember_request(self, key: str, at: datetime) -> None:
         self.session.add(AppliedRequest(key=key, at=at))
 
+    def remember_request_once(self, key: str, at: datetime) -> bool:
+        """Record a request key; False when it was already there (a retry, a double click).
+
+        One INSERT ... ON CONFLICT DO NOTHING instead of a read and a write. Under the caller's
+        lock a concurrent insert of the same key cannot interleave; without it PostgreSQL would
+        wait for the other transaction and then skip."""
+        table: Any = AppliedRequest.__table__  # type: ignore[attr-defined]
+        dialect = self._dialect()
+        statement = _built(
+            f"remember_request:{dialect}",
+            lambda: (
+                _insert(table, dialect)
+                .values(key=bindparam("key"), at=bindparam("at"))
+                .on_conflict_do_nothing()
+                .returning(table.c.key)
+            ),
+        )
+        # RETURNING says whether the row went in (the ORM's rowcount does not, on psycopg).
+        return self.session.execute(statement, {"key": key, "at": at}).first() is not None
+
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
+
+    def _insert(self, model: type[SQLModel]) -> Any:
+        return _insert(model.__table__, self._dialect())  # type: ignore[attr-defined]
+
     def forget_requests_before(self, cutoff: datetime, prefixes: Iterable[str]) -> int:
         kinds = [col(AppliedRequest.key).startswith(prefix) for prefix in prefixes]
         result = self.session.exec(
@@ -132,9 +216,14 @@ class Repository:
         return self.session.exec(query).first()
 
     def application(self, application_id: int, *, for_update: bool = False) -> Application:
+        if not for_update:
+            # Often loaded already with the hotfix's lock (`lock_hotfix`): no second read.
+            known = self.session.get(Application, application_id)
+            if known is None:
+                raise NoResultFound(f"no application {application_id}")
+            return known
         query = select(Application).where(Application.id == application_id)
-        if for_update:
-            query = query.with_for_update()
+        query = query.with_for_update()
         return self.session.exec(query).one()
 
     def applications(self) -> list[Application]:
@@ -217,26 +306,55 @@ class Repository:
         self, ids: Iterable[int]
     ) -> tuple[dict[int, dict[int, AppVersion]], dict[int, dict[int, str]]]:
         """The recorded versions, and beside them what the LifeTime watch last saw (application
-        id -> environment id -> label), in one query."""
+        id -> environment id -> label), in one query (none when `lock_hotfix` loaded them)."""
         versions: dict[int, dict[int, AppVersion]] = {}
         labels: dict[int, dict[int, str]] = {}
         wanted = set(ids)
-        if not wanted:
-            return versions, labels
-        seen = and_(
-            col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
-            col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
-        )
-        query = (
-            select(AppVersion, LifeTimeObservation.label)
-            .outerjoin(LifeTimeObservation, seen)
-            .where(col(AppVersion.application_id).in_(wanted))
-        )
-        for row, label in self.session.exec(query):
-            versions.setdefault(row.application_id, {})[row.environment_id] = row
-            if label is not None:
-                labels.setdefault(row.application_id, {})[row.environment_id] = label
+        unread = wanted - self._versions.keys()
+        if unread:
+            seen = and_(
+                col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+                col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+            )
+            query = (
+                select(AppVersion, LifeTimeObservation)
+                .outerjoin(LifeTimeObservation, seen)
+                .where(col(AppVersion.application_id).in_(unread))
+            )
+            for app_id in unread:
+                self._versions[app_id] = ({}, {})
+            for row, observation in self.session.exec(query):
+                self._remember_version(row, observation)
+        for app_id in wanted:
+            rows, observations = self._versions[app_id]
+            if rows:
+                versions[app_id] = dict(rows)
+            if observations:
+                labels[app_id] = {env: o.label for env, o in observations.items()}
         return versions, labels
+
+    def _remember_version(self, row: AppVersion, observation: LifeTimeObservation | None) -> None:
+        rows, observations = self._versions.setdefault(row.application_id, ({}, {}))
+        rows[row.environment_id] = row
+        if observation is not None:
+            observations[row.environment_id] = observation
+
+    def bump_module_revision(self, module_id: int, environment_id: int) -> None:
+        """One more revision of a module in an environment, in one upsert (no read first)."""
+        table: Any = ModuleRevision.__table__  # type: ignore[attr-defined]
+        dialect = self._dialect()
+        statement = _built(
+            f"bump_module_revision:{dialect}",
+            lambda: (
+                _insert(table, dialect)
+                .values(module_id=bindparam("module"), environment_id=bindparam("env"), revision=1)
+                .on_conflict_do_update(
+                    index_elements=["module_id", "environment_id"],
+                    set_={"revision": table.c.revision + 1},
+                )
+            ),
+        )
+        self.session.execute(statement, {"module": module_id, "env": environment_id})
 
     def module_revision(self, module_id: int, environment_id: int) -> ModuleRevision | None:
         return self.session.get(ModuleRevision, (module_id, environment_id))
@@ -272,6 +390,66 @@ class Repository:
         if for_update:
             query = query.with_for_update()
         return self.session.exec(query).first()
+
+    def lock_hotfix(self, hotfix_id: int) -> Hotfix | None:
+        """Lock a hotfix's row (SELECT ... FOR UPDATE, with its application), then load in one
+        more statement what any operation on it and its snapshot read next.
+
+        The second statement comes after the lock on purpose: on PostgreSQL a statement that
+        waits for a lock still reads the other tables as they were when it began, so rows a
+        concurrent change wrote while holding the lock would be missed. What is loaded is kept
+        for this transaction (`checklists`, `versions_with_lifetime_of`, `latest_deployments`,
+        `hotfix_details`, `members`, `application`, `reminder` answer without a read)."""
+        locked = _built("lock_hotfix", _lock_hotfix_statement)
+        row = self.session.execute(locked, {"hotfix_id": hotfix_id}).first()
+        if row is None:
+            return None
+        hotfix, app = row[0], row[1]
+        self._held.append(app)
+        self._load_around(hotfix)
+        return hotfix  # type: ignore[no-any-return]
+
+    def _load_around(self, hotfix: Hotfix) -> None:
+        hotfix_id, application_id = int(hotfix.id or 0), hotfix.application_id
+        query = _built("around_hotfix", _around_hotfix_statement)
+        parameters = {"hotfix_id": hotfix_id}
+        items: list[ChecklistItem] = []
+        details = HotfixDetails()
+        members: list[Member] = []
+        self._deployments[hotfix_id] = None
+        self._versions.setdefault(application_id, ({}, {}))
+        for (
+            part,
+            reminder,
+            deployment,
+            item,
+            version,
+            seen,
+            owner,
+            module,
+            member,
+            message,
+        ) in self.session.execute(query, parameters):
+            if part == 1 and reminder is not None:
+                self._held.append(reminder)
+            elif part == 2:
+                self._deployments[hotfix_id] = deployment
+            elif part == 3 and item is not None:
+                items.append(item)
+            elif part == 4 and version is not None:
+                self._remember_version(version, seen)
+            elif part == 5 and owner is not None:
+                details.owners.setdefault(hotfix_id, []).append(owner.user_id)
+            elif part == 6 and module is not None:
+                details.modules.setdefault(hotfix_id, []).append((int(module.id), module.name))
+            elif part == 7 and member is not None:
+                members.append(member)
+            elif part == 8 and message is not None and message.ts:
+                shown = (message.channel, message.ts, message.shown_revision)
+                details.messages.setdefault(hotfix_id, []).append(shown)
+        self._checklists[hotfix_id] = items
+        self._details[hotfix_id] = details
+        self._members.setdefault(application_id, members)
 
     def active_hotfix(self, application_id: int) -> Hotfix | None:
         query = select(Hotfix).where(
@@ -380,62 +558,65 @@ class Repository:
         return result
 
     def checklists(self, hotfix_ids: Iterable[int]) -> dict[int, list[ChecklistItem]]:
-        result: dict[int, list[ChecklistItem]] = {}
         wanted = set(hotfix_ids)
-        if not wanted:
-            return result
-        query = (
-            select(ChecklistItem)
-            .where(col(ChecklistItem.hotfix_id).in_(wanted))
-            .order_by(col(ChecklistItem.id))
-        )
-        for row in self.session.exec(query):
-            result.setdefault(row.hotfix_id, []).append(row)
-        return result
+        unread = wanted - self._checklists.keys()
+        if unread:
+            query = (
+                select(ChecklistItem)
+                .where(col(ChecklistItem.hotfix_id).in_(unread))
+                .order_by(col(ChecklistItem.id))
+            )
+            for hotfix_id in unread:
+                self._checklists[hotfix_id] = []
+            for row in self.session.exec(query):
+                self._checklists[row.hotfix_id].append(row)
+        return {i: list(self._checklists[i]) for i in wanted if self._checklists[i]}
 
     def hotfix_details(self, hotfix_ids: Iterable[int]) -> HotfixDetails:
-        """Owners, modules and living messages of hotfixes, in one round trip (UNION ALL)."""
-        wanted = sorted(set(hotfix_ids))
+        """Owners, modules and living messages of hotfixes, and the members of their
+        applications, in one round trip (UNION ALL); read once per transaction.
+
+        The members are kept for `members` and `members_of_applications`: the permission check
+        and the snapshot of an operation both use them."""
+        wanted = set(hotfix_ids)
+        unread = sorted(wanted - self._details.keys())
+        if unread:
+            self._read_details(unread)
         details = HotfixDetails()
-        if not wanted:
-            return details
-        owners: Any = sa_select(
-            literal("owner").label("kind"),
-            col(HotfixOwner.hotfix_id).label("hotfix_id"),
-            col(HotfixOwner.user_id).label("a"),
-            literal_column("NULL").label("b"),
-            literal_column("NULL").label("n"),
-        ).where(col(HotfixOwner.hotfix_id).in_(wanted))
-        modules: Any = (
-            sa_select(
-                literal("module").label("kind"),
-                col(HotfixModule.hotfix_id),
-                col(Module.name),
-                literal_column("NULL"),
-                col(Module.id),
-            )
-            .join(Module, col(Module.id) == col(HotfixModule.module_id))
-            .where(col(HotfixModule.hotfix_id).in_(wanted))
-        )
-        messages: Any = sa_select(
-            literal("message").label("kind"),
-            col(Message.hotfix_id),
-            col(Message.channel),
-            col(Message.ts),
-            col(Message.shown_revision),
-        ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
-        union = union_all(owners, modules, messages).subquery()
-        query = sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
-        for kind, hotfix_id, a, b, number in self.session.execute(query):
+        for hotfix_id in wanted:
+            known = self._details[hotfix_id]
+            if hotfix_id in known.owners:
+                details.owners[hotfix_id] = list(known.owners[hotfix_id])
+            if hotfix_id in known.modules:
+                details.modules[hotfix_id] = list(known.modules[hotfix_id])
+            if hotfix_id in known.messages:
+                details.messages[hotfix_id] = list(known.messages[hotfix_id])
+        return details
+
+    def _read_details(self, wanted: list[int]) -> None:
+        query = _built("hotfix_details", _details_statement)
+        read = {hotfix_id: HotfixDetails() for hotfix_id in wanted}
+        found: dict[int, dict[tuple[str, str], Member]] = {}
+        for kind, hotfix_id, a, b, number in self.session.execute(query, {"wanted": wanted}):
+            details = read[hotfix_id]
             if kind == "owner":
                 details.owners.setdefault(hotfix_id, []).append(a)
             elif kind == "module":
                 details.modules.setdefault(hotfix_id, []).append((number, a))
-            else:
+            elif kind == "message":
                 details.messages.setdefault(hotfix_id, []).append((a, b, number))
-        for modules_of in details.modules.values():
-            modules_of.sort()
-        return details
+            elif kind == "hotfix":
+                found.setdefault(number, {})
+            else:
+                member = Member(application_id=number, user_id=a, role=b)
+                found.setdefault(number, {})[(b, a)] = member
+        for details in read.values():
+            for modules_of in details.modules.values():
+                modules_of.sort()
+        self._details.update(read)
+        for application_id, by_key in found.items():
+            if application_id not in self._members:
+                self._members[application_id] = [by_key[key] for key in sorted(by_key)]
 
     def messages(self, hotfix_ids: Iterable[int]) -> dict[int, list[Message]]:
         result: dict[int, list[Message]] = {}
@@ -465,6 +646,74 @@ class Repository:
             .with_for_update(skip_locked=skip_locked)
         )
         return list(self.session.exec(query))
+
+    def outbox_of(self, hotfix_id: int) -> tuple[list[Message], list[Outbox]]:
+        """A hotfix's living messages (locked, as `living_messages`) and its undelivered lines.
+
+        The lines are read only when the messages' statement says there are some (or when
+        there is no message yet to say it): after a delivery that went well there are none.
+        The caller holds the hotfix's row, as every writer of its outbox rows does, so the
+        answer holds for its transaction."""
+        query = _built("outbox_of", _outbox_of_statement)
+        rows = self.session.execute(query, {"hotfix_id": hotfix_id}).all()
+        messages = [row[0] for row in rows]
+        if rows and not rows[0][1]:
+            return messages, []
+        return messages, self.undelivered([hotfix_id])
+
+    def insert_outbox(self, rows: Sequence[Outbox]) -> None:
+        """New outbox lines in one INSERT (the ORM sends one per row on SQLite); each row gets
+        its id. The rows stay out of the session: they are written, not tracked."""
+        if not rows:
+            return
+        table: Any = Outbox.__table__  # type: ignore[attr-defined]
+        names = [c.name for c in table.columns if c.name != "id"]
+        values = [{name: getattr(row, name) for name in names} for row in rows]
+        # A list of parameters: SQLAlchemy sends them as one multi-row INSERT ... RETURNING
+        # ("insertmanyvalues") on both backends, and the statement is compiled once.
+        statement = _built(
+            "insert_outbox",
+            lambda: table.insert().returning(
+                table.c.id, table.c.channel, table.c.kind, table.c.payload
+            ),
+        )
+        ids: dict[tuple[str, str, str], list[int]] = {}
+        for identifier, channel, kind, payload in self.session.execute(statement, values):
+            ids.setdefault((channel, kind, payload), []).append(int(identifier))
+        for key in ids.values():
+            key.sort()
+        for row in rows:
+            # Rows alike in channel, kind and payload are interchangeable: any order is right.
+            row.id = ids[(row.channel, row.kind, row.payload)].pop(0)
+
+    def finish_messages(
+        self, hotfix_id: int, claim: str, outcomes: Sequence[dict[str, Any]]
+    ) -> None:
+        """Record what a delivery did with its living messages and release them, in one
+        UPDATE sent with one set of values per message.
+
+        Each row changes only while this claim still holds it (WHERE claimed_by = claim,
+        checked on the row as it is when written, so a lease that passed on is left alone);
+        the shown revision only grows. `outcomes`: channel, ts (None: not shown), revision,
+        unreachable (bool)."""
+        if not outcomes:
+            return
+        statement = _built("finish_messages", _finish_messages_statement)
+        common = {"of_hotfix": hotfix_id, "of_claim": claim}
+        self.session.execute(statement, [{**common, **outcome} for outcome in outcomes])
+
+    def more_to_deliver(self, hotfix_id: int, now: datetime) -> bool:
+        """A living message behind, or a line waiting, that nobody holds and is due."""
+        query = _built("more_to_deliver", _more_to_deliver_statement)
+        return bool(self.session.execute(query, {"hotfix_id": hotfix_id, "now": now}).scalar())
+
+    def release_lines(
+        self, hotfix_id: int, claim: str, delivered: Iterable[int], now: datetime
+    ) -> None:
+        """Give back a claim's lines of a hotfix in one UPDATE; `delivered` are marked sent."""
+        statement = _built("release_lines", _release_lines_statement)
+        parameters = {"of_hotfix": hotfix_id, "of_claim": claim, "done": sorted(delivered)}
+        self.session.execute(statement, {**parameters, "at": now})
 
     def undelivered(self, hotfix_ids: Iterable[int], *, skip_locked: bool = False) -> list[Outbox]:
         wanted = set(hotfix_ids)
@@ -594,9 +843,11 @@ class Repository:
 
     # reminders ---------------------------------------------------------------------------
     def reminder(self, hotfix_id: int, *, for_update: bool = False) -> Reminder | None:
+        if not for_update:
+            # Loaded with the hotfix's lock (`lock_hotfix`) when it exists: no second read.
+            return self.session.get(Reminder, hotfix_id)
         query = select(Reminder).where(Reminder.hotfix_id == hotfix_id)
-        if for_update:
-            query = query.with_for_update()
+        query = query.with_for_update()
         return self.session.exec(query).first()
 
     def delete_reminder(self, hotfix_id: int) -> None:
@@ -690,14 +941,19 @@ class Repository:
 
     def latest_deployments(self, hotfix_ids: Iterable[int]) -> dict[int, Deployment]:
         wanted = set(hotfix_ids)
-        if not wanted:
-            return {}
-        query = (
-            select(Deployment)
-            .where(col(Deployment.hotfix_id).in_(wanted))
-            .order_by(col(Deployment.id))
-        )
-        return {row.hotfix_id: row for row in self.session.exec(query)}
+        unread = wanted - self._deployments.keys()
+        if unread:
+            query = (
+                select(Deployment)
+                .where(col(Deployment.hotfix_id).in_(unread))
+                .order_by(col(Deployment.id))
+            )
+            latest: dict[int, Deployment | None] = dict.fromkeys(unread)
+            for row in self.session.exec(query):
+                latest[row.hotfix_id] = row
+            self._deployments.update(latest)
+        found = {i: self._deployments[i] for i in wanted}
+        return {i: row for i, row in found.items() if row is not None}
 
     # report --------------------------------------------------------------------------------
     def hotfixes_opened_between(
@@ -754,6 +1010,220 @@ class Repository:
             LifeTimeSuggestion.change == change,
         )
         return self.session.exec(query).first()
+
+
+# the hot path's statements (see `_built`) -------------------------------------------------------
+
+
+def _insert(table: Any, dialect: str) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT): the SQL the running backend speaks."""
+    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
+def _lock_hotfix_statement() -> Any:
+    return (
+        sa_select(Hotfix, Application)
+        .join(Application, col(Application.id) == col(Hotfix.application_id))
+        .where(col(Hotfix.id) == bindparam("hotfix_id"))
+        .with_for_update(of=Hotfix)  # type: ignore[arg-type]
+    )
+
+
+def _around_hotfix_statement() -> Any:
+    """Everything hanging off one hotfix, each kind on rows of its own (`part`), so a hotfix
+    of 8 modules gives about 30 rows rather than the product of its checklist and the rest."""
+    parts: Any = union_all(*(sa_select(literal_column(str(n)).label("k")) for n in range(1, 9)))
+    part = parts.subquery("part")
+    k = part.c.k
+    latest = (
+        sa_select(func.max(Deployment.id))
+        .where(col(Deployment.hotfix_id) == col(Hotfix.id))
+        .correlate(Hotfix)
+        .scalar_subquery()
+    )
+    seen = and_(
+        col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+        col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+    )
+    of_hotfix = col(Hotfix.id)
+    return (
+        sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion, LifeTimeObservation)
+        .add_columns(HotfixOwner, Module, Member, Message)
+        .select_from(Hotfix)
+        .join(part, true())
+        .outerjoin(Reminder, and_(k == 1, col(Reminder.hotfix_id) == of_hotfix))
+        .outerjoin(
+            Deployment,
+            and_(k == 2, col(Deployment.hotfix_id) == of_hotfix, col(Deployment.id) == latest),
+        )
+        .outerjoin(ChecklistItem, and_(k == 3, col(ChecklistItem.hotfix_id) == of_hotfix))
+        .outerjoin(
+            AppVersion,
+            and_(k == 4, col(AppVersion.application_id) == col(Hotfix.application_id)),
+        )
+        .outerjoin(LifeTimeObservation, seen)
+        .outerjoin(HotfixOwner, and_(k == 5, col(HotfixOwner.hotfix_id) == of_hotfix))
+        .outerjoin(HotfixModule, and_(k == 6, col(HotfixModule.hotfix_id) == of_hotfix))
+        .outerjoin(Module, col(Module.id) == col(HotfixModule.module_id))
+        .outerjoin(Member, and_(k == 7, col(Member.application_id) == col(Hotfix.application_id)))
+        .outerjoin(Message, and_(k == 8, col(Message.hotfix_id) == of_hotfix))
+        .where(of_hotfix == bindparam("hotfix_id"))
+        .order_by(
+            k,
+            col(ChecklistItem.id),
+            col(HotfixOwner.user_id),
+            col(Module.id),
+            col(Member.role),
+            col(Member.user_id),
+            col(Message.channel),
+        )
+    )
+
+
+def _details_statement() -> Any:
+    wanted: Any = bindparam("wanted", expanding=True)
+    owners: Any = sa_select(
+        literal_column("'owner'").label("kind"),
+        col(HotfixOwner.hotfix_id).label("hotfix_id"),
+        col(HotfixOwner.user_id).label("a"),
+        literal_column("NULL").label("b"),
+        literal_column("NULL").label("n"),
+    ).where(col(HotfixOwner.hotfix_id).in_(wanted))
+    modules: Any = (
+        sa_select(
+            literal_column("'module'"),
+            col(HotfixModule.hotfix_id),
+            col(Module.name),
+            literal_column("NULL"),
+            col(Module.id),
+        )
+        .join(Module, col(Module.id) == col(HotfixModule.module_id))
+        .where(col(HotfixModule.hotfix_id).in_(wanted))
+    )
+    messages: Any = sa_select(
+        literal_column("'message'"),
+        col(Message.hotfix_id),
+        col(Message.channel),
+        col(Message.ts),
+        col(Message.shown_revision),
+    ).where(col(Message.hotfix_id).in_(wanted), col(Message.ts) != "")
+    # One row per hotfix names its application, so one without members reads as none.
+    applications: Any = sa_select(
+        literal_column("'hotfix'"),
+        col(Hotfix.id),
+        literal_column("NULL"),
+        literal_column("NULL"),
+        col(Hotfix.application_id),
+    ).where(col(Hotfix.id).in_(wanted))
+    members: Any = (
+        sa_select(
+            literal_column("'member'"),
+            col(Hotfix.id),
+            col(Member.user_id),
+            col(Member.role),
+            col(Member.application_id),
+        )
+        .join(Member, col(Member.application_id) == col(Hotfix.application_id))
+        .where(col(Hotfix.id).in_(wanted))
+    )
+    union = union_all(owners, modules, messages, applications, members).subquery()
+    return sa_select(union).order_by(union.c.kind, union.c.a, union.c.n)
+
+
+def _outbox_of_statement() -> Any:
+    hotfix_id: Any = bindparam("hotfix_id")
+    waiting = (
+        sa_select(literal_column("1"))
+        .where(col(Outbox.hotfix_id) == hotfix_id, col(Outbox.delivered_at).is_(None))
+        .exists()
+    )
+    return (
+        sa_select(Message, waiting)
+        .where(col(Message.hotfix_id) == hotfix_id)
+        .order_by(col(Message.channel))
+        .with_for_update(of=Message)  # type: ignore[arg-type]
+    )
+
+
+def _finish_messages_statement() -> Any:
+    # On the table, not the ORM class: with one set of values per row the ORM would want
+    # whole primary keys in the values and drop the claim condition.
+    table: Any = Message.__table__  # type: ignore[attr-defined]
+    c = table.c
+    ts: Any = bindparam("ts", type_=String)
+    shown = ts.is_not(None)
+    revision: Any = bindparam("revision", type_=Integer)
+    unreachable: Any = bindparam("unreachable", type_=Boolean)
+    return (
+        update(table)
+        .where(
+            c.hotfix_id == bindparam("of_hotfix"),
+            c.channel == bindparam("of_channel"),
+            c.claimed_by == bindparam("of_claim"),
+        )
+        .values(
+            ts=func.coalesce(ts, c.ts),
+            shown_revision=case(
+                (and_(shown, revision > c.shown_revision), revision), else_=c.shown_revision
+            ),
+            attempts=case((shown, 0), else_=c.attempts),
+            # Not a member of the channel: tried again at the next change, not before.
+            wanted_revision=case((unreachable, c.shown_revision), else_=c.wanted_revision),
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+
+
+def _more_to_deliver_statement() -> Any:
+    hotfix_id: Any = bindparam("hotfix_id")
+    now: Any = bindparam("now")
+    lagging = (
+        sa_select(literal_column("1"))
+        .where(
+            col(Message.hotfix_id) == hotfix_id,
+            col(Message.wanted_revision) > col(Message.shown_revision),
+            col(Message.claimed_by).is_(None),
+            or_(
+                col(Message.attempts) == 0,
+                col(Message.next_attempt_at).is_(None),
+                col(Message.next_attempt_at) <= now,
+            ),
+        )
+        .exists()
+    )
+    waiting = (
+        sa_select(literal_column("1"))
+        .where(
+            col(Outbox.hotfix_id) == hotfix_id,
+            col(Outbox.delivered_at).is_(None),
+            col(Outbox.claimed_by).is_(None),
+            or_(
+                col(Outbox.attempts) == 0,
+                col(Outbox.next_attempt_at).is_(None),
+                col(Outbox.next_attempt_at) <= now,
+            ),
+        )
+        .exists()
+    )
+    return sa_select(or_(lagging, waiting))
+
+
+def _release_lines_statement() -> Any:
+    delivered = col(Outbox.id).in_(bindparam("done", expanding=True))
+    return (
+        update(Outbox)
+        .where(
+            col(Outbox.hotfix_id) == bindparam("of_hotfix"),
+            col(Outbox.claimed_by) == bindparam("of_claim"),
+        )
+        .values(
+            delivered_at=case((delivered, bindparam("at")), else_=col(Outbox.delivered_at)),
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 class Database:
