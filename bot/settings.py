@@ -60,6 +60,7 @@ class Settings:
     host: str = "0.0.0.0"
     admins: frozenset[str] = field(default_factory=frozenset)
     http_threads: int = 8
+    listener_threads: int = 4
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     sweep_seconds: float = 60.0
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)
@@ -122,6 +123,9 @@ class Settings:
         threads_text = env.get("HTTP_THREADS", "").strip() or "8"
         if not threads_text.isdigit() or not 0 < int(threads_text) <= 256:
             errors.append(f"HTTP_THREADS is malformed: '{threads_text}' (1-256)")
+        listeners_text = env.get("LISTENER_THREADS", "").strip() or "4"
+        if not listeners_text.isdigit() or not 0 < int(listeners_text) <= 256:
+            errors.append(f"LISTENER_THREADS is malformed: '{listeners_text}' (1-256)")
         admins = frozenset(
             part.strip() for part in env.get("HOTFIX_ADMINS", "").split(",") if part.strip()
         )
@@ -215,6 +219,7 @@ class Settings:
             host=env.get("HOST", "").strip() or "0.0.0.0",
             admins=admins,
             http_threads=int(threads_text) if threads_text.isdigit() else 8,
+            listener_threads=int(listeners_text) if listeners_text.isdigit() else 4,
             reminders=reminders,
             sweep_seconds=sweep_seconds,
             deployer_secrets=DeployerSecrets(
