@@ -142,8 +142,8 @@ def _clicks(
     fake: FakeSlackWebApi,
 ) -> list[Click]:
     needed = plan.warmup + plan.requests * len(plan.concurrencies)
-    # Room for profiling passes of Merged clicks (at most one per concurrency), when bars miss.
-    wanted = needed + (plan.warmup + plan.profile_requests) * len(plan.concurrencies)
+    # Room for the profiling passes of Merged clicks (at most two), when bars are missed.
+    wanted = needed + (plan.warmup + plan.profile_requests) * 2
     candidates = [h for h in catalog.propagating() if h not in reserved]
     chosen = candidates[: math.ceil(wanted / MODULES_PER_HOTFIX)]
     database = open_database(url)
@@ -194,17 +194,18 @@ def _cells(load: Load, server: ServerProcess, clicks: _ClickSupply, plan: Plan) 
 
 
 def _profile_passes(verdicts: Sequence[Verdict]) -> list[tuple[str, int, str, str]]:
-    """(kind, concurrency, clock, why) for each missed bar; CPU and ack bars share a CPU-clock
-    pass at their concurrency, a p99 bar gets a wall-clock pass (waits show there)."""
-    passes: dict[tuple[str, int, str], list[str]] = {}
+    """(kind, concurrency, clock, why): at most two passes per request kind. The CPU and ack
+    bars share a CPU-clock pass at the lowest concurrency that missed (CPU per request hardly
+    depends on it); a p99 bar gets a wall-clock pass at its concurrency (waits show there)."""
+    passes: dict[tuple[str, str], tuple[int, list[str]]] = {}
     for verdict in verdicts:
         if verdict.met:
             continue
         clock = "wall" if verdict.bar == "p99" else "cpu"
-        passes.setdefault((verdict.kind, verdict.concurrency, clock), []).append(
-            f"{verdict.wanted} (measured {verdict.figure})"
-        )
-    return [(kind, c, clock, "; ".join(why)) for (kind, c, clock), why in passes.items()]
+        concurrency, why = passes.get((verdict.kind, clock), (verdict.concurrency, []))
+        why.append(f"{verdict.wanted} at concurrency {verdict.concurrency} ({verdict.figure})")
+        passes[(verdict.kind, clock)] = (min(concurrency, verdict.concurrency), why)
+    return [(kind, c, clock, "; ".join(why)) for (kind, clock), (c, why) in passes.items()]
 
 
 def profile_pass(
@@ -216,14 +217,15 @@ def profile_pass(
     server = start(f"profiled-{into.kind}", PROFILED, env, folder)
     try:
         warm = clicks.take(plan.warmup) if into.kind == "merged" else ()
-        load.run(server.name, into.kind, 1, len(warm) or plan.warmup, warm)
+        warmed = load.run(server.name, into.kind, 1, len(warm) or plan.warmup, warm)
         chosen = clicks.take(plan.profile_requests) if into.kind == "merged" else ()
         count = len(chosen) if into.kind == "merged" else plan.profile_requests
         cell = load.run(
             server.name, into.kind, into.concurrency, count, chosen, plan.cell_time_limit
         )
         _settle(server)
-        into.requests = len(cell.samples)
+        # The profile covers the warm-up too: per-request figures count its requests.
+        into.requests = len(warmed.samples) + len(cell.samples)
     finally:
         server.stop()
     if not path.exists() or into.requests == 0:

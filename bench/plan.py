@@ -27,7 +27,7 @@ class Plan:
             "full",
             requests=300,
             floor_requests=2000,
-            profile_requests=100,
+            profile_requests=80,
             warmup=10,
             small_applications=10,
             large_applications=500,

@@ -162,7 +162,7 @@ def _profile_lines(backend: str, profile: Profile) -> list[str]:
     header = ["function", "calls", "own ms/req", "cumulative ms/req"]
     return [
         *lines,
-        f"{profile.requests} requests. By own time:",
+        f"{profile.requests} requests (the warm-up included). By own time:",
         "",
         *table(header, _function_rows(profile.by_own)),
         "",

@@ -41,6 +41,10 @@ def _ratio(value: float, floor: float) -> float:
     return value / floor
 
 
+def _ms2(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f}"
+
+
 def verdicts(latency: LatencyResult, plan: Plan) -> list[Verdict]:
     found: list[Verdict] = []
     for kind in KINDS:
@@ -59,7 +63,8 @@ def verdicts(latency: LatencyResult, plan: Plan) -> list[Verdict]:
                     kind,
                     concurrency,
                     f"server CPU per request <= {bar:.0f}x the floor's",
-                    f"{ms(mine.cpu_per_request)} / {ms(floor.cpu_per_request)} ms = {value:.1f}x",
+                    f"{_ms2(mine.cpu_per_request)} / {_ms2(floor.cpu_per_request)} ms "
+                    f"= {value:.1f}x",
                     not math.isnan(value) and value <= bar,
                 )
             )
@@ -92,7 +97,7 @@ def verdicts(latency: LatencyResult, plan: Plan) -> list[Verdict]:
                 kind,
                 ACK_CONCURRENCY,
                 f"ack p50 <= {ACK_RATIO_BAR}x the floor's",
-                f"{ms(value)} / {ms(base)} ms = {_ratio(value, base):.2f}x",
+                f"{_ms2(value)} / {_ms2(base)} ms = {_ratio(value, base):.2f}x",
                 not math.isnan(value) and value <= ACK_RATIO_BAR * base,
             )
         )
