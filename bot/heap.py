@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 
 # Young collections every 20,000 net allocations instead of 700; older ones 20 times rarer.
-# Garbage cycles are freed a little later; the objects of one request are not cycles.
+# Garbage in cycles is freed later; the benchmark's peak memory of the server shows the cost.
 THRESHOLDS = (20_000, 20, 20)
 
 
