@@ -454,9 +454,9 @@ def render(
         f"requests per cell, concurrency {' and '.join(map(str, plan.concurrencies))}, "
         f"HTTP_THREADS={plan.threads}). Regenerate it with `.venv/bin/python -m bench`.",
         "",
-        "The machine was shared: other work ran on its cores during the run, so absolute "
-        "figures are higher and noisier than on an idle machine; the floor was measured in "
-        "the same run, under the same load.",
+        "The load averages in *Machine* show how much other work shared the cores: the more, "
+        "the higher and noisier the absolute figures; the floor is measured in the same run, "
+        "under the same load, which is why the bars are ratios to it.",
         "",
     ]
     if plan.name != "full":
