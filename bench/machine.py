@@ -53,6 +53,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the machine was with other work too."""
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def describe(postgres_version: str | None) -> list[tuple[str, str]]:
     """(label, value) rows for the report."""
     rows = [

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class Plan:
     name: str
     requests: int  # per (request kind, concurrency) cell
+    floor_requests: int  # per cell of the floor: enough clock ticks for its CPU per request
+    profile_requests: int  # per profiling pass (one per missed bar's request kind)
     warmup: int  # requests of each kind before measuring, per server
     small_applications: int
     large_applications: int
@@ -24,6 +26,8 @@ class Plan:
         return cls(
             "full",
             requests=300,
+            floor_requests=2000,
+            profile_requests=80,
             warmup=10,
             small_applications=10,
             large_applications=500,
@@ -35,6 +39,8 @@ class Plan:
         return cls(
             "quick",
             requests=30,
+            floor_requests=300,
+            profile_requests=30,
             warmup=4,
             small_applications=10,
             large_applications=100,

@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     pg_version = postgres_version(postgres_url()) if "postgresql" in backends else None
     results: list[BackendResult] = []
     when = datetime.now(UTC)
+    load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="hotfix-bench-") as folder:
         for backend in backends:
             if backend == "postgresql" and pg_version is None:
@@ -109,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench" + (" --quick" if args.quick else "")
     if args.backend != "both":
         command += f" --backend {args.backend}"
-    text = render(plan, machine.describe(pg_version), results, command, when)
+    load = [
+        ("Load average at the start (1 / 5 / 15 min)", load_at_start),
+        ("Load average at the end (1 / 5 / 15 min)", machine.load_average()),
+    ]
+    text = render(plan, [*machine.describe(pg_version), *load], results, command, when)
     print(text)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

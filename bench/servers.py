@@ -17,8 +17,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PRODUCT = ("-m", "cli.main", "serve")
 FLOOR = ("-m", "bench.floor_app")
+PROFILED = ("-m", "bench.profiled_serve")  # the product under cProfile
 # Settings the server would read; the benchmark sets its own. Proxies are dropped: 127.0.0.1 only.
-_DROPPED = ("slack_", "database_url", "hotfix_", "port", "host", "http_threads")
+_DROPPED = (
+    "slack_",
+    "database_url",
+    "hotfix_",
+    "port",
+    "host",
+    "http_threads",
+    "listener_threads",
+)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def build_app(
         deliverer=deliverer,
         sweeper=Sweeper(ctx, client, deliverer),
         follower=DeploymentFollower(ctx, deliverer),
-        dispatch=Dispatcher(),
+        dispatch=Dispatcher(settings.listener_threads),
         health=Health(ctx, client),
         watcher=watcher,
     )

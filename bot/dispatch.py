@@ -34,7 +34,12 @@ HEAD_START_SECONDS = 0.002
 
 
 class Dispatcher:
-    def __init__(self, workers: int = 32) -> None:
+    # The work after the ack is mostly Python (SQL rows to objects, Block Kit to JSON) and
+    # Python runs one thread at a time: 32 threads working at once under 16 concurrent
+    # requests took turns on the GIL so unevenly that some requests waited seconds for their
+    # follow-up, and the HTTP threads' acks queued behind them (docs/PERFORMANCE.md). A few
+    # workers take requests in turn; the rest wait in the pool's queue, in order.
+    def __init__(self, workers: int = 4) -> None:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener")
 
     def __call__(self, listener: Listener, *, ack_first: bool = True) -> Callable[..., None]:

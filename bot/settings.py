@@ -145,6 +145,7 @@ class EnvironmentSettings(BaseSettings):
     port: int = Field(3000, validation_alias="PORT")
     host: str = Field("0.0.0.0", validation_alias="HOST")
     http_threads: int = Field(8, validation_alias="HTTP_THREADS")
+    listener_threads: int = Field(4, validation_alias="LISTENER_THREADS")
     admins: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), validation_alias="HOTFIX_ADMINS"
     )
@@ -243,6 +244,14 @@ class EnvironmentSettings(BaseSettings):
         text = _text(value) or "8"
         if not text.isdigit() or not 0 < int(text) <= 256:
             raise _problem(f"HTTP_THREADS is malformed: '{text}' (1-256)")
+        return int(text)
+
+    @field_validator("listener_threads", mode="before")
+    @classmethod
+    def _listener_threads(cls, value: object) -> int:
+        text = _text(value) or "4"
+        if not text.isdigit() or not 0 < int(text) <= 256:
+            raise _problem(f"LISTENER_THREADS is malformed: '{text}' (1-256)")
         return int(text)
 
     @field_validator("admins", mode="before")
@@ -376,6 +385,7 @@ class EnvironmentSettings(BaseSettings):
             host=self.host,
             admins=self.admins,
             http_threads=self.http_threads,
+            listener_threads=self.listener_threads,
             # Each variable passed on its own, so together they pass too.
             reminders=ReminderPolicy.from_settings(raw),
             sweep_seconds=self.sweep_seconds,
@@ -448,6 +458,7 @@ class Settings:
     host: str = "0.0.0.0"
     admins: frozenset[str] = field(default_factory=frozenset)
     http_threads: int = 8
+    listener_threads: int = 4
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     sweep_seconds: float = 60.0
     deployer_secrets: DeployerSecrets = field(default_factory=DeployerSecrets)

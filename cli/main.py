@@ -391,6 +391,7 @@ def serve(socket_mode: bool) -> None:
     """Serve the Slack app: HTTP on PORT at /slack/events, or Socket Mode; both serve /healthz,
     /readyz and /metrics on PORT. SIGTERM or SIGINT stops it gracefully (SHUTDOWN_GRACE)."""
     from bot.app import build_app
+    from bot.heap import settle_heap
     from bot.logs import configure_logging, secrets_of
     from bot.reminders import start_scheduler
     from bot.server import start_http, start_probes, wsgi_app
@@ -412,6 +413,7 @@ def serve(socket_mode: bool) -> None:
         check_slack_token(settings)
         application_commands.ensure_pipeline(ctx)
         app, services = build_app(settings, ctx)
+        settle_heap()
         scheduler = start_scheduler(
             services.sweeper,
             settings.sweep_seconds,

@@ -15,6 +15,7 @@ def test_defaults() -> None:
     assert settings.port == 3000
     assert settings.database_url is None
     assert settings.admins == frozenset()
+    assert settings.listener_threads == 4
 
 
 def test_everything_configurable() -> None:
@@ -26,6 +27,7 @@ def test_everything_configurable() -> None:
             "DATABASE_URL": "sqlite:///x.db",
             "HOTFIX_ADMINS": "U0ADMIN, U0OTHER",
             "SLACK_APP_TOKEN": "xapp-1-A-1-x",
+            "LISTENER_THREADS": "12",
         },
         socket_mode=True,
     )
@@ -33,6 +35,7 @@ def test_everything_configurable() -> None:
     assert settings.port == 8080
     assert settings.admins == {"U0ADMIN", "U0OTHER"}
     assert settings.app_token == "xapp-1-A-1-x"
+    assert settings.listener_threads == 12
 
 
 @pytest.mark.parametrize(
@@ -45,6 +48,8 @@ def test_everything_configurable() -> None:
         ({"PORT": "70000"}, "PORT is malformed"),
         ({"SLACK_API_URL": "slack api"}, "SLACK_API_URL is malformed"),
         ({"HOTFIX_ADMINS": "ana"}, "HOTFIX_ADMINS is malformed: 'ana'"),
+        ({"LISTENER_THREADS": "0"}, "LISTENER_THREADS is malformed: '0'"),
+        ({"LISTENER_THREADS": "many"}, "LISTENER_THREADS is malformed"),
     ],
 )
 def test_a_missing_or_malformed_setting_names_itself(change: dict, message: str) -> None:
