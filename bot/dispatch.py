@@ -65,7 +65,7 @@ class Dispatcher:
                 pool.submit(
                     contextvars.copy_context().run,
                     follow_up,
-                    (started, acked_at),
+                    (started, acked_at, threading.current_thread().name),
                     body,
                     payload,
                     client,
@@ -78,7 +78,7 @@ class Dispatcher:
                 answer_from_listener(request, ack, body, payload, client, context, respond)
 
         def follow_up(
-            times: tuple[float, float],
+            acked: tuple[float, float, str],
             body: dict[str, Any],
             payload: dict[str, Any],
             client: WebClient,
@@ -87,10 +87,10 @@ class Dispatcher:
         ) -> None:
             # Let the request's thread send the ack before this work takes the GIL.
             time.sleep(HEAD_START_SECONDS)
-            started, acked_at = times
+            started, acked_at, acked_on = acked
             request = observe.of_slack(body, started)
             with observe.working_for(request):
-                observe.acked(request, acked_at)
+                observe.acked(request, acked_at, acked_on)
                 work(request, _nothing_left_to_send, body, payload, client, context, respond)
 
         def answer_from_listener(
