@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
 from bot import listeners
@@ -58,7 +58,7 @@ def build_app(
         watcher=watcher,
     )
     services.health.watch_lifetime(watcher)
-    app.middleware(_mark_retries)
+    app.middleware(MarkRetries())
     app.error(handle_error)
     listeners.register(app, services)
     return app, services
@@ -69,7 +69,16 @@ def finish_listeners(services: BotServices) -> None:
     services.dispatch.finish()
 
 
-def _mark_retries(context: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:
-    # A Slack retry (X-Slack-Retry-Num) of something already applied is dropped quietly.
-    context["is_retry"] = bool(request.headers.get("x-slack-retry-num"))
-    return next()
+class MarkRetries(Middleware):
+    """A Slack retry (X-Slack-Retry-Num) of something already applied is dropped quietly.
+
+    A Middleware subclass rather than a function: Bolt calls `process` as it is, where a
+    function middleware first gets every argument Bolt could inject built for it (`say`,
+    `respond`, the payload's views...), about as much work as the rest of this middleware chain,
+    on every request before its ack (slack_bolt/middleware/custom_middleware.py)."""
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        req.context["is_retry"] = bool(req.headers.get("x-slack-retry-num"))
+        return next()

@@ -55,11 +55,45 @@ class Dispatcher:
             context: dict[str, Any],
             respond: Callable[..., Any] | None = None,
         ) -> None:
-            request = observe.of_slack(body)
+            started = time.perf_counter()
+            if ack_first:
+                # Slack's answer leaves when this function returns, so nothing else happens
+                # here: reading who asked what, the request id, the ack metric and the log
+                # line all wait for the pool, after the response is on its way.
+                ack()
+                acked_at = time.perf_counter()
+                pool.submit(
+                    contextvars.copy_context().run,
+                    follow_up,
+                    (started, acked_at, threading.current_thread().name),
+                    body,
+                    payload,
+                    client,
+                    context,
+                    respond,
+                )
+                return
+            request = observe.of_slack(body, started)
             with observe.working_for(request):
-                handle(request, ack, body, payload, client, context, respond)
+                answer_from_listener(request, ack, body, payload, client, context, respond)
 
-        def handle(
+        def follow_up(
+            acked: tuple[float, float, str],
+            body: dict[str, Any],
+            payload: dict[str, Any],
+            client: WebClient,
+            context: dict[str, Any],
+            respond: Callable[..., Any] | None,
+        ) -> None:
+            # Let the request's thread send the ack before this work takes the GIL.
+            time.sleep(HEAD_START_SECONDS)
+            started, acked_at, acked_on = acked
+            request = observe.of_slack(body, started)
+            with observe.working_for(request):
+                observe.acked(request, acked_at, acked_on)
+                work(request, _nothing_left_to_send, body, payload, client, context, respond)
+
+        def answer_from_listener(
             request: observe.Request,
             ack: Ack,
             body: dict[str, Any],
@@ -68,39 +102,45 @@ class Dispatcher:
             context: dict[str, Any],
             respond: Callable[..., Any] | None,
         ) -> None:
+            """A modal submission: the request waits for the listener's own ack() (its
+            errors), up to the deadline."""
             acked = threading.Event()
-            answer: Callable[..., Any] = ack
-            if ack_first:
-                ack()
-                observe.acked(request)
-                acked.set()
-                answer = _nothing_left_to_send
 
             def ack_and_release(*args: Any, **kwargs: Any) -> None:
-                answer(*args, **kwargs)
+                ack(*args, **kwargs)
                 observe.acked(request)
                 acked.set()
 
-            def work() -> None:
-                if ack_first:
-                    # Let the request's thread send the ack before this work takes the GIL.
-                    time.sleep(HEAD_START_SECONDS)
+            def on_pool() -> None:
                 try:
-                    listener(ack_and_release, body, payload, client, respond)  # type: ignore[arg-type]
-                except Exception as error:
-                    request.outcome = _outcome_of(error)
-                    if not acked.is_set():
-                        ack_and_release()
-                    handle_error(error, body, client, context, respond)
+                    work(request, ack_and_release, body, payload, client, context, respond)
                 finally:
                     acked.set()
-                    observe.finish(request)
 
             # The work carries the request (its id) to the pool thread, for its log lines.
-            pool.submit(contextvars.copy_context().run, work)
+            pool.submit(contextvars.copy_context().run, on_pool)
             if not acked.wait(ACK_DEADLINE_SECONDS):
                 ack()  # the listener is slow to answer: Slack still gets its 200 in time
                 observe.acked(request)
+
+        def work(
+            request: observe.Request,
+            answer: Callable[..., Any],
+            body: dict[str, Any],
+            payload: dict[str, Any],
+            client: WebClient,
+            context: dict[str, Any],
+            respond: Callable[..., Any] | None,
+        ) -> None:
+            try:
+                listener(answer, body, payload, client, respond)  # type: ignore[arg-type]
+            except Exception as error:
+                request.outcome = _outcome_of(error)
+                if request.ack_ms is None:
+                    answer()
+                handle_error(error, body, client, context, respond)
+            finally:
+                observe.finish(request)
 
         run.__name__ = getattr(listener, "__name__", "listener")
         return run

@@ -10,6 +10,7 @@ ends, `finish` writes the one line per handled request and feeds the request met
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -90,11 +91,22 @@ def note_outcome(outcome: str) -> None:
         request.outcome = outcome
 
 
-def acked(request: Request) -> None:
+def acked(request: Request, at: float | None = None, on: str | None = None) -> None:
+    """The request was acknowledged `at` (a `time.perf_counter()` reading; default now) on the
+    thread named `on` (default this one). The line is written after the ack, maybe elsewhere:
+    it names the thread that answered Slack."""
     if request.ack_ms is None:
-        request.ack_ms = (time.perf_counter() - request.started) * 1000
+        request.ack_ms = ((time.perf_counter() if at is None else at) - request.started) * 1000
         metrics.ACK_SECONDS.labels(request.kind).observe(request.ack_ms / 1000)
-        log.debug("acknowledged %s %s in %.1f ms", request.kind, request.name, request.ack_ms)
+        thread = on or threading.current_thread().name
+        log.debug(
+            "acknowledged %s %s in %.1f ms on %s",
+            request.kind,
+            request.name,
+            request.ack_ms,
+            thread,
+            extra={"request": {"acked_on": thread}},
+        )
 
 
 def finish(request: Request) -> None:
@@ -120,14 +132,19 @@ def finish(request: Request) -> None:
     metrics.FOLLOW_UP_SECONDS.labels(request.kind).observe(elapsed)
 
 
-def of_slack(body: dict[str, Any]) -> Request:
-    """Who asked what, read from a slash command, block_actions, view_submission or event body."""
+def of_slack(body: dict[str, Any], started: float | None = None) -> Request:
+    """Who asked what, read from a slash command, block_actions, view_submission or event body.
+    `started`: when the request reached its listener (`time.perf_counter()`), if that was
+    before this reading (acknowledged requests are read after their ack, on the pool)."""
     try:
-        return _read(body)
+        request = _read(body)
     except Exception:
         # A payload shaped unlike any known one is still handled; only its line says less.
         log.debug("could not read who asked what", exc_info=True)
-        return Request(kind="unknown", name="")
+        request = Request(kind="unknown", name="")
+    if started is not None:
+        request.started = started
+    return request
 
 
 def _read(body: dict[str, Any]) -> Request:

@@ -107,8 +107,12 @@ def test_json_logs_carry_one_request_id_from_the_ack_to_the_follow_up(
     for request in (command, click):
         same = [line for line in lines if line["request_id"] == request["request_id"]]
         (ack,) = [line for line in same if line["message"].startswith("acknowledged")]
-        # The ack is answered on the HTTP thread, the work runs on the listener pool.
-        assert ack["thread"] != request["thread"]
+        # The ack is answered on the HTTP thread, the work runs on the listener pool. The ack's
+        # line is written after Slack has its answer (on the pool), and names the answering
+        # thread.
+        assert ack["acked_on"] != request["thread"]
+        assert not ack["acked_on"].startswith("listener")
+        assert ack["message"].endswith(f"on {ack['acked_on']}")
         assert request["thread"].startswith("listener")
         slack_calls = [line["message"] for line in same if line["logger"] == "hotfix-bot.slack"]
         assert slack_calls, f"no Slack call logged under {request['request_id']}"

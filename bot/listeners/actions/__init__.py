@@ -25,13 +25,16 @@ from bot.services import BotServices
 
 
 def register(app: App, services: BotServices) -> None:
+    # Bolt tries each action listener's matcher in registration order before the ack, and the
+    # checklist's buttons are clicked once per module and environment: they come first. The
+    # action ids are distinct, so the order changes nothing else.
+    app.action(ids.MERGED_PATTERN)(services.dispatch(merged.handler(services)))
+    app.action(ids.SKIP_PATTERN)(services.dispatch(skip.handler(services)))
     app.action(ids.DEPLOY)(services.dispatch(deploy.handler(services)))
     app.action(ids.DEPLOY_OTHER_VERSION)(services.dispatch(deploy_other_version.handler(services)))
     app.action(ids.CANCEL)(services.dispatch(cancel.handler(services)))
     app.action(ids.APPROVE)(services.dispatch(approve.handler(services)))
     app.action(ids.REJECT)(services.dispatch(reject.handler(services)))
-    app.action(ids.MERGED_PATTERN)(services.dispatch(merged.handler(services)))
-    app.action(ids.SKIP_PATTERN)(services.dispatch(skip.handler(services)))
     app.action(ids.SOLVE)(services.dispatch(solve.handler(services)))
     app.action(ids.SNOOZE_PATTERN)(services.dispatch(snooze.handler(services)))
     app.action(ids.CONTINUE_DEPLOYMENT)(
