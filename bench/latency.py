@@ -181,7 +181,10 @@ def _cells(load: Load, server: ServerProcess, clicks: _ClickSupply, plan: Plan) 
             else:
                 chosen = ()
             cpu = server.cpu_seconds()
-            cell = load.run(server.name, kind, concurrency, requests, chosen, plan.cell_time_limit)
+            think = plan.think_at_1 if concurrency == 1 else 0.0
+            cell = load.run(
+                server.name, kind, concurrency, requests, chosen, plan.cell_time_limit, think
+            )
             _settle(server)
             cell.server_cpu = server.cpu_seconds() - cpu
             cells.append(cell)

@@ -158,6 +158,7 @@ class Load:
         count: int,
         clicks: Sequence[Click] = (),
         time_limit: float = 300.0,
+        think: float = 0.0,
     ) -> Cell:
         cell = Cell(server, kind, concurrency)
         if kind == "merged":
@@ -175,6 +176,8 @@ class Load:
                 if index is None:
                     return
                 cell.samples.append(self.one(driver, kind, index, clicks))
+                if think:
+                    time.sleep(think)
 
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench") as pool:
             for future in [pool.submit(worker) for _ in range(concurrency)]:

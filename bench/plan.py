@@ -20,6 +20,11 @@ class Plan:
     threads: int = 8  # HTTP_THREADS of the server under test (the product's default)
     cell_time_limit: float = 240.0
     due_reminders: int = 10_000
+    # At concurrency 1 a worker waits this long after each follow-up before its next request:
+    # a person does not click again the instant the message changes, and without it the next
+    # ack is timed against the tail of the previous request's work (the fake Web API reports
+    # the follow-up before it even answers the server). Both servers get it alike.
+    think_at_1: float = 0.02
 
     @classmethod
     def full(cls, threads: int = 8) -> Plan:

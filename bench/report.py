@@ -496,7 +496,10 @@ def _method(plan: Plan) -> list[str]:
         "clock ticks.",
         "- **Requests**: signed the way Slack signs them (`standin.slack_client.SlackDriver`), "
         "over a new TCP connection each, from N worker threads in the benchmark process. Each "
-        "worker runs a closed loop: send, read the ack, wait for the follow-up, send the next. "
+        "worker runs a closed loop: send, read the ack, wait for the follow-up, send the next; "
+        f"at concurrency 1 it first waits {plan.think_at_1 * 1000:.0f} ms (a person's next "
+        "click does not come the instant the message changes; without it the next ack is "
+        "timed against the tail of the previous request's work), for both servers alike. "
         "*Ack* is the HTTP response to Slack; *until the follow-up* ends when the "
         "`response_url` post (status, list) or the living message's `chat.update` (Merged) "
         "arrives at the fake Web API.",
