@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Row
 
 from commands.lifecycle import (
     ChecklistEntry,
@@ -23,8 +26,13 @@ from commands.results import (
     MessageRef,
 )
 from commands.versions import Version, suggest_hotfix_tag
-from storage.models import Application, AppVersion, Deployment, EnvironmentRow, Hotfix, Member
-from storage.repository import Repository
+from storage.models import Application, AppVersion, Deployment, EnvironmentRow, Hotfix
+from storage.repository import MemberRow, Repository
+
+# What snapshots read may be an ORM instance (rows an operation holds and changed) or a plain
+# row of the same columns (what a read loads: see the repository's "reads for snapshots").
+AnyApplication = Application | Row[Any]
+AnyHotfix = Hotfix | Row[Any]
 
 
 def pipeline_of(rows: Sequence[EnvironmentRow]) -> Pipeline:
@@ -32,7 +40,7 @@ def pipeline_of(rows: Sequence[EnvironmentRow]) -> Pipeline:
     return Pipeline.build([(row.name, row.alias) for row in rows], hotfix)
 
 
-def role_members(members: Sequence[Member], role: str) -> tuple[str, ...]:
+def role_members(members: Sequence[MemberRow], role: str) -> tuple[str, ...]:
     return tuple(m.user_id for m in members if m.role == role)
 
 
@@ -40,15 +48,17 @@ def role_members(members: Sequence[Member], role: str) -> tuple[str, ...]:
 class ApplicationFacts:
     """What both application and hotfix snapshots need, loaded once per request."""
 
-    applications: dict[int, Application]
-    versions: dict[int, dict[int, AppVersion]]
-    members: dict[int, list[Member]]
+    applications: dict[int, AnyApplication]
+    versions: dict[int, dict[int, AppVersion | Row[Any]]]
+    members: dict[int, list[MemberRow]]
     lifetime: dict[int, dict[int, str]]  # application id -> environment id -> LifeTime's label
 
     @classmethod
-    def load(cls, repository: Repository, applications: Iterable[Application]) -> ApplicationFacts:
+    def load(
+        cls, repository: Repository, applications: Iterable[AnyApplication]
+    ) -> ApplicationFacts:
         known = {a.id: a for a in applications if a.id is not None}
-        versions, lifetime = repository.versions_with_lifetime_of(known)
+        versions, lifetime = repository.version_rows_of(known)
         return cls(
             applications=known,
             versions=versions,
@@ -58,7 +68,7 @@ class ApplicationFacts:
 
 
 def hotfix_snapshots(
-    repository: Repository, hotfixes: Sequence[Hotfix], facts: ApplicationFacts | None = None
+    repository: Repository, hotfixes: Sequence[AnyHotfix], facts: ApplicationFacts | None = None
 ) -> list[HotfixSnapshot]:
     """Snapshots of hotfixes in a fixed number of queries, whatever their number."""
     if not hotfixes:
@@ -70,14 +80,16 @@ def hotfix_snapshots(
     application_ids = {h.application_id for h in hotfixes}
     if facts is None or not application_ids <= facts.applications.keys():
         facts = ApplicationFacts.load(
-            repository, repository.applications_by_ids(application_ids).values()
+            repository, repository.application_rows(application_ids).values()
         )
     applications, versions, members = facts.applications, facts.versions, facts.members
     details = repository.hotfix_details(hotfix_ids)
-    checklists = repository.checklists(hotfix_ids)
+    checklists = repository.checklist_rows(hotfix_ids)
     deployments = repository.latest_deployments(hotfix_ids)
     needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
     used = repository.used_tags_of(needs_tags)
+    order = tuple(e.name for e in pipeline.propagation_order())
+    production_id = environment_rows[-1].id or 0
 
     snapshots = []
     for hotfix in hotfixes:
@@ -96,11 +108,10 @@ def hotfix_snapshots(
             )
             for item in checklists.get(hotfix.id, [])
         )
-        order = tuple(e.name for e in pipeline.propagation_order())
         state = HotfixState(hotfix.state)
         entries = [ChecklistEntry(c.environment, c.module, c.status) for c in checklist]
         active = active_environment(entries, order)
-        production_tag = versions[hotfix.application_id][environment_rows[-1].id or 0].tag
+        production_tag = versions[hotfix.application_id][production_id].tag
         suggested = None
         if state is HotfixState.OPEN:
             suggested = str(
@@ -179,7 +190,7 @@ def _deployment_line(row: Deployment | None) -> DeploymentLine | None:
 def _hotfix_pipeline(
     pipeline: Pipeline,
     rows: Sequence[EnvironmentRow],
-    versions: dict[int, AppVersion],
+    versions: dict[int, AppVersion | Row[Any]],
     lifetime: dict[int, str],
     state: HotfixState,
     entries: Sequence[ChecklistEntry],
@@ -235,7 +246,7 @@ def _hotfix_pipeline(
 
 def application_snapshots(
     repository: Repository,
-    applications: Sequence[Application],
+    applications: Sequence[AnyApplication],
     facts: ApplicationFacts | None = None,
     active: dict[int, Hotfix] | None = None,
 ) -> list[ApplicationSnapshot]:

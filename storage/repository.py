@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -27,7 +27,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
 from sqlmodel import Session, SQLModel, col, delete, select
 
@@ -56,8 +56,17 @@ from storage.models import (
     UserTimezone,
 )
 
-Row = TypeVar("Row", bound=SQLModel)
+Model = TypeVar("Model", bound=SQLModel)
 Claimable = TypeVar("Claimable", Reminder, Deployment)
+
+
+class MemberRow(NamedTuple):
+    """A member of an application as reads need it: a plain tuple, not an ORM instance (a list
+    of 40 hotfixes has 160 of them, and building ORM objects cost most of its CPU)."""
+
+    application_id: int
+    user_id: str
+    role: str
 
 
 @dataclass
@@ -91,7 +100,7 @@ class Repository:
         self.cache = cache if cache is not None else {}
         # Members read in this transaction: an operation checks permission with them and its
         # snapshot shows them, so one read serves both. replace_members forgets its application.
-        self._members: dict[int, list[Member]] = {}
+        self._members: dict[int, list[MemberRow]] = {}
         # Rows an operation already loaded with its lock (`lock_hotfix`) or read once, kept for
         # this transaction so its snapshot does not read them again. Rows are the session's own
         # objects, so changes made to them show; `add` forgets what a new row makes incomplete.
@@ -105,7 +114,7 @@ class Repository:
         self._held: list[SQLModel] = []
 
     # writing -----------------------------------------------------------------------------
-    def add(self, row: Row) -> Row:
+    def add(self, row: Model) -> Model:
         self._forget_cached(row)
         self.session.add(row)
         return row
@@ -259,23 +268,24 @@ class Repository:
             result.setdefault(row.application_id, []).append(row)
         return result
 
-    def members(self, application_id: int) -> list[Member]:
+    def members(self, application_id: int) -> list[MemberRow]:
         if application_id not in self._members:
-            query = select(Member).where(Member.application_id == application_id)
-            order = query.order_by(col(Member.role), col(Member.user_id))
-            self._members[application_id] = list(self.session.exec(order))
+            self._read_members({application_id})
         return list(self._members[application_id])
 
-    def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[Member]]:
+    def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[MemberRow]]:
         wanted = set(ids)
-        result = {i: list(self._members[i]) for i in wanted if self._members.get(i)}
         unread = wanted - self._members.keys()
-        if not unread:
-            return result
-        query = select(Member).where(col(Member.application_id).in_(unread))
-        for row in self.session.exec(query.order_by(col(Member.role), col(Member.user_id))):
-            result.setdefault(row.application_id, []).append(row)
-        return result
+        if unread:
+            self._read_members(unread)
+        return {i: list(self._members[i]) for i in wanted if self._members[i]}
+
+    def _read_members(self, application_ids: set[int]) -> None:
+        query = _built("members_of", _members_statement)
+        for application_id in application_ids:
+            self._members[application_id] = []
+        for row in self.session.execute(query, {"wanted": sorted(application_ids)}):
+            self._members[row[0]].append(MemberRow(row[0], row[1], row[2]))
 
     def replace_members(self, application_id: int, role: str, user_ids: Sequence[str]) -> None:
         self._members.pop(application_id, None)
@@ -333,6 +343,68 @@ class Repository:
                 labels[app_id] = {env: o.label for env, o in observations.items()}
         return versions, labels
 
+    # reads for snapshots: plain rows ---------------------------------------------------------
+    # Snapshots only read these rows, so they come as SQLAlchemy `Row`s of the columns views
+    # need rather than ORM instances: building an instance (identity map, instrumentation,
+    # SQLModel's __init__) cost several times more CPU than reading its row. Rows an operation
+    # already holds (loaded with its lock, maybe changed since) are used as they are. The
+    # statements name ORM attributes so the session flushes pending changes first.
+
+    def version_rows_of(
+        self, ids: Iterable[int]
+    ) -> tuple[dict[int, dict[int, AppVersion | Row[Any]]], dict[int, dict[int, str]]]:
+        """As `versions_with_lifetime_of` (tag and has_changes of each environment, and LifeTime's
+        labels), as rows; applications read before in this transaction come from what was
+        read."""
+        wanted = set(ids)
+        versions: dict[int, dict[int, AppVersion | Row[Any]]] = {}
+        labels: dict[int, dict[int, str]] = {}
+        for app_id in wanted & self._versions.keys():
+            rows, observations = self._versions[app_id]
+            if rows:
+                versions[app_id] = dict(rows)
+            if observations:
+                labels[app_id] = {env: o.label for env, o in observations.items()}
+        unread = sorted(wanted - self._versions.keys())
+        if unread:
+            query = _built("version_rows", _version_rows_statement)
+            for row in self.session.execute(query, {"wanted": unread}):
+                versions.setdefault(row.application_id, {})[row.environment_id] = row
+                if row.label is not None:
+                    labels.setdefault(row.application_id, {})[row.environment_id] = row.label
+        return versions, labels
+
+    def application_rows(self, ids: Iterable[int]) -> dict[int, Row[Any]]:
+        """Name, home channel, approval rule and deployer of applications, by id."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        query = _built("application_rows", _application_rows_statement)
+        return {row.id: row for row in self.session.execute(query, {"wanted": wanted})}
+
+    def hotfix_rows(self, ids: Iterable[int]) -> list[Row[Any]]:
+        """Every column of hotfixes, by id (as `hotfixes_by_ids`), for reads that change none."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        query = _built("hotfix_rows", _hotfix_rows_statement)
+        return list(self.session.execute(query, {"wanted": wanted}))
+
+    def checklist_rows(
+        self, hotfix_ids: Iterable[int]
+    ) -> dict[int, list[ChecklistItem | Row[Any]]]:
+        """As `checklists`, as rows; checklists held by this transaction come as they are."""
+        wanted = set(hotfix_ids)
+        result: dict[int, list[ChecklistItem | Row[Any]]] = {
+            i: list(self._checklists[i]) for i in wanted & self._checklists.keys()
+        }
+        unread = sorted(wanted - self._checklists.keys())
+        if unread:
+            query = _built("checklist_rows", _checklist_rows_statement)
+            for row in self.session.execute(query, {"wanted": unread}):
+                result.setdefault(row.hotfix_id, []).append(row)
+        return {i: items for i, items in result.items() if items}
+
     def _remember_version(self, row: AppVersion, observation: LifeTimeObservation | None) -> None:
         rows, observations = self._versions.setdefault(row.application_id, ({}, {}))
         rows[row.environment_id] = row
@@ -371,9 +443,11 @@ class Repository:
         result: dict[int, list[str]] = {app_id: [] for app_id in wanted}
         if not wanted:
             return result
-        query = select(UsedTag).where(col(UsedTag.application_id).in_(wanted))
-        for row in self.session.exec(query):
-            result[row.application_id].append(row.tag)
+        query = sa_select(col(UsedTag.application_id), col(UsedTag.tag))
+        for application_id, tag in self.session.execute(
+            query.where(col(UsedTag.application_id).in_(wanted))
+        ):
+            result[application_id].append(tag)
         return result
 
     def used_tags(self, application_id: int) -> list[str]:
@@ -415,7 +489,7 @@ class Repository:
         parameters = {"hotfix_id": hotfix_id}
         items: list[ChecklistItem] = []
         details = HotfixDetails()
-        members: list[Member] = []
+        members: list[MemberRow] = []
         self._deployments[hotfix_id] = None
         self._versions.setdefault(application_id, ({}, {}))
         for (
@@ -443,7 +517,7 @@ class Repository:
             elif part == 6 and module is not None:
                 details.modules.setdefault(hotfix_id, []).append((int(module.id), module.name))
             elif part == 7 and member is not None:
-                members.append(member)
+                members.append(MemberRow(member.application_id, member.user_id, member.role))
             elif part == 8 and message is not None and message.ts:
                 shown = (message.channel, message.ts, message.shown_revision)
                 details.messages.setdefault(hotfix_id, []).append(shown)
@@ -596,7 +670,7 @@ class Repository:
     def _read_details(self, wanted: list[int]) -> None:
         query = _built("hotfix_details", _details_statement)
         read = {hotfix_id: HotfixDetails() for hotfix_id in wanted}
-        found: dict[int, dict[tuple[str, str], Member]] = {}
+        found: dict[int, list[tuple[str, str]]] = {}
         for kind, hotfix_id, a, b, number in self.session.execute(query, {"wanted": wanted}):
             details = read[hotfix_id]
             if kind == "owner":
@@ -606,17 +680,18 @@ class Repository:
             elif kind == "message":
                 details.messages.setdefault(hotfix_id, []).append((a, b, number))
             elif kind == "hotfix":
-                found.setdefault(number, {})
-            else:
-                member = Member(application_id=number, user_id=a, role=b)
-                found.setdefault(number, {})[(b, a)] = member
+                found.setdefault(number, [])
+            elif number not in self._members:  # members read before in this transaction stay
+                found.setdefault(number, []).append((b, a))
         for details in read.values():
             for modules_of in details.modules.values():
                 modules_of.sort()
         self._details.update(read)
-        for application_id, by_key in found.items():
+        for application_id, keys in found.items():
             if application_id not in self._members:
-                self._members[application_id] = [by_key[key] for key in sorted(by_key)]
+                self._members[application_id] = [
+                    MemberRow(application_id, user_id, role) for role, user_id in sorted(set(keys))
+                ]
 
     def messages(self, hotfix_ids: Iterable[int]) -> dict[int, list[Message]]:
         result: dict[int, list[Message]] = {}
@@ -1077,6 +1152,69 @@ def _around_hotfix_statement() -> Any:
             col(Member.user_id),
             col(Message.channel),
         )
+    )
+
+
+def _version_rows_statement() -> Any:
+    seen = and_(
+        col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
+        col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+    )
+    return (
+        sa_select(
+            col(AppVersion.application_id),
+            col(AppVersion.environment_id),
+            col(AppVersion.tag),
+            col(AppVersion.has_changes),
+            col(LifeTimeObservation.label),
+        )
+        .outerjoin(LifeTimeObservation, seen)
+        .where(col(AppVersion.application_id).in_(bindparam("wanted", expanding=True)))
+    )
+
+
+def _application_rows_statement() -> Any:
+    return sa_select(
+        col(Application.id),
+        col(Application.name),
+        col(Application.home_channel),
+        col(Application.require_approval),
+        col(Application.deployer),
+    ).where(col(Application.id).in_(bindparam("wanted", expanding=True)))
+
+
+def _hotfix_rows_statement() -> Any:
+    table: Any = Hotfix.__table__  # type: ignore[attr-defined]
+    columns = [getattr(Hotfix, column.key) for column in table.columns]
+    return (
+        sa_select(*columns)
+        .where(col(Hotfix.id).in_(bindparam("wanted", expanding=True)))
+        .order_by(col(Hotfix.id))
+    )
+
+
+def _checklist_rows_statement() -> Any:
+    return (
+        sa_select(
+            col(ChecklistItem.hotfix_id),
+            col(ChecklistItem.environment_id),
+            col(ChecklistItem.module_id),
+            col(ChecklistItem.status),
+            col(ChecklistItem.reason),
+            col(ChecklistItem.done_by),
+            col(ChecklistItem.done_at),
+            col(ChecklistItem.evidence_at),
+        )
+        .where(col(ChecklistItem.hotfix_id).in_(bindparam("wanted", expanding=True)))
+        .order_by(col(ChecklistItem.id))
+    )
+
+
+def _members_statement() -> Any:
+    return (
+        sa_select(col(Member.application_id), col(Member.user_id), col(Member.role))
+        .where(col(Member.application_id).in_(bindparam("wanted", expanding=True)))
+        .order_by(col(Member.role), col(Member.user_id))
     )
 
 
