@@ -284,8 +284,8 @@ class Repository:
         query = _built("members_of", _members_statement)
         for application_id in application_ids:
             self._members[application_id] = []
-        for row in self.session.execute(query, {"wanted": sorted(application_ids)}):
-            self._members[row[0]].append(MemberRow(row[0], row[1], row[2]))
+        for application_id, user_id, role in self._rows(query, {"wanted": sorted(application_ids)}):
+            self._members[application_id].append(MemberRow(application_id, user_id, role))
 
     def replace_members(self, application_id: int, role: str, user_ids: Sequence[str]) -> None:
         self._members.pop(application_id, None)
@@ -347,8 +347,15 @@ class Repository:
     # Snapshots only read these rows, so they come as SQLAlchemy `Row`s of the columns views
     # need rather than ORM instances: building an instance (identity map, instrumentation,
     # SQLModel's __init__) cost several times more CPU than reading its row. Rows an operation
-    # already holds (loaded with its lock, maybe changed since) are used as they are. The
-    # statements name ORM attributes so the session flushes pending changes first.
+    # already holds (loaded with its lock, maybe changed since) are used as they are.
+
+    def _rows(self, statement: Any, parameters: dict[str, Any]) -> Sequence[Any]:
+        """Run a Core statement (no ORM loading: a plain `Row` per result row) after flushing
+        what this transaction changed, as the ORM's autoflush would before its own queries.
+        Fetched at once: row by row costs a driver call per row."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()
+        return self.session.execute(statement, parameters).all()
 
     def version_rows_of(
         self, ids: Iterable[int]
@@ -368,7 +375,7 @@ class Repository:
         unread = sorted(wanted - self._versions.keys())
         if unread:
             query = _built("version_rows", _version_rows_statement)
-            for row in self.session.execute(query, {"wanted": unread}):
+            for row in self._rows(query, {"wanted": unread}):
                 versions.setdefault(row.application_id, {})[row.environment_id] = row
                 if row.label is not None:
                     labels.setdefault(row.application_id, {})[row.environment_id] = row.label
@@ -380,7 +387,7 @@ class Repository:
         if not wanted:
             return {}
         query = _built("application_rows", _application_rows_statement)
-        return {row.id: row for row in self.session.execute(query, {"wanted": wanted})}
+        return {row.id: row for row in self._rows(query, {"wanted": wanted})}
 
     def hotfix_rows(self, ids: Iterable[int]) -> list[Row[Any]]:
         """Every column of hotfixes, by id (as `hotfixes_by_ids`), for reads that change none."""
@@ -388,7 +395,7 @@ class Repository:
         if not wanted:
             return []
         query = _built("hotfix_rows", _hotfix_rows_statement)
-        return list(self.session.execute(query, {"wanted": wanted}))
+        return list(self._rows(query, {"wanted": wanted}))
 
     def checklist_rows(
         self, hotfix_ids: Iterable[int]
@@ -401,7 +408,7 @@ class Repository:
         unread = sorted(wanted - self._checklists.keys())
         if unread:
             query = _built("checklist_rows", _checklist_rows_statement)
-            for row in self.session.execute(query, {"wanted": unread}):
+            for row in self._rows(query, {"wanted": unread}):
                 result.setdefault(row.hotfix_id, []).append(row)
         return {i: items for i, items in result.items() if items}
 
@@ -560,12 +567,8 @@ class Repository:
 
     def active_hotfix_refs(self) -> list[tuple[int, int]]:
         """(hotfix id, application id) of every unsolved hotfix, the oldest first."""
-        query = (
-            select(Hotfix.id, Hotfix.application_id)
-            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
-            .order_by(col(Hotfix.opened_at), col(Hotfix.id))
-        )
-        return [(int(i or 0), int(a)) for i, a in self.session.exec(query)]
+        query = _built("active_hotfix_refs", _active_hotfix_refs_statement)
+        return [(int(i), int(a)) for i, a in self._rows(query, {})]
 
     def application_keys(self) -> list[tuple[int, str]]:
         query = select(Application.id, Application.name).order_by(col(Application.name_key))
@@ -1155,66 +1158,79 @@ def _around_hotfix_statement() -> Any:
     )
 
 
+def _active_hotfix_refs_statement() -> Any:
+    hotfix = _columns(Hotfix)
+    return (
+        sa_select(hotfix.id, hotfix.application_id)
+        .where(hotfix.state.in_(ACTIVE_HOTFIX_STATES))
+        .order_by(hotfix.opened_at, hotfix.id)
+    )
+
+
+def _columns(model: type[SQLModel]) -> Any:
+    """The Core columns of a model's table: statements over them skip the ORM's loading."""
+    return model.__table__.c  # type: ignore[attr-defined]
+
+
 def _version_rows_statement() -> Any:
-    seen = and_(
-        col(LifeTimeObservation.application_id) == col(AppVersion.application_id),
-        col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
+    version, seen = _columns(AppVersion), _columns(LifeTimeObservation)
+    observed = and_(
+        seen.application_id == version.application_id,
+        seen.environment_id == version.environment_id,
     )
     return (
         sa_select(
-            col(AppVersion.application_id),
-            col(AppVersion.environment_id),
-            col(AppVersion.tag),
-            col(AppVersion.has_changes),
-            col(LifeTimeObservation.label),
+            version.application_id,
+            version.environment_id,
+            version.tag,
+            version.has_changes,
+            seen.label,
         )
-        .outerjoin(LifeTimeObservation, seen)
-        .where(col(AppVersion.application_id).in_(bindparam("wanted", expanding=True)))
+        .select_from(version.application_id.table.outerjoin(seen.label.table, observed))
+        .where(version.application_id.in_(bindparam("wanted", expanding=True)))
     )
 
 
 def _application_rows_statement() -> Any:
-    return sa_select(
-        col(Application.id),
-        col(Application.name),
-        col(Application.home_channel),
-        col(Application.require_approval),
-        col(Application.deployer),
-    ).where(col(Application.id).in_(bindparam("wanted", expanding=True)))
+    app = _columns(Application)
+    return sa_select(app.id, app.name, app.home_channel, app.require_approval, app.deployer).where(
+        app.id.in_(bindparam("wanted", expanding=True))
+    )
 
 
 def _hotfix_rows_statement() -> Any:
-    table: Any = Hotfix.__table__  # type: ignore[attr-defined]
-    columns = [getattr(Hotfix, column.key) for column in table.columns]
+    hotfix = _columns(Hotfix)
     return (
-        sa_select(*columns)
-        .where(col(Hotfix.id).in_(bindparam("wanted", expanding=True)))
-        .order_by(col(Hotfix.id))
+        sa_select(*hotfix)
+        .where(hotfix.id.in_(bindparam("wanted", expanding=True)))
+        .order_by(hotfix.id)
     )
 
 
 def _checklist_rows_statement() -> Any:
+    item = _columns(ChecklistItem)
     return (
         sa_select(
-            col(ChecklistItem.hotfix_id),
-            col(ChecklistItem.environment_id),
-            col(ChecklistItem.module_id),
-            col(ChecklistItem.status),
-            col(ChecklistItem.reason),
-            col(ChecklistItem.done_by),
-            col(ChecklistItem.done_at),
-            col(ChecklistItem.evidence_at),
+            item.hotfix_id,
+            item.environment_id,
+            item.module_id,
+            item.status,
+            item.reason,
+            item.done_by,
+            item.done_at,
+            item.evidence_at,
         )
-        .where(col(ChecklistItem.hotfix_id).in_(bindparam("wanted", expanding=True)))
-        .order_by(col(ChecklistItem.id))
+        .where(item.hotfix_id.in_(bindparam("wanted", expanding=True)))
+        .order_by(item.id)
     )
 
 
 def _members_statement() -> Any:
+    member = _columns(Member)
     return (
-        sa_select(col(Member.application_id), col(Member.user_id), col(Member.role))
-        .where(col(Member.application_id).in_(bindparam("wanted", expanding=True)))
-        .order_by(col(Member.role), col(Member.user_id))
+        sa_select(member.application_id, member.user_id, member.role)
+        .where(member.application_id.in_(bindparam("wanted", expanding=True)))
+        .order_by(member.role, member.user_id)
     )
 
 
