@@ -302,7 +302,7 @@ def application_snapshots(
     ids = [a.id for a in applications if a.id is not None]
     facts = facts or ApplicationFacts.load(repository, applications)
     versions, members = facts.versions, facts.members
-    modules = repository.modules_of_applications(ids)
+    modules = repository.module_names_of(ids)
     if active is None:
         active = repository.active_hotfixes_of(ids)
     result = []
@@ -330,7 +330,7 @@ def application_snapshots(
         result.append(
             ApplicationSnapshot(
                 name=application.name,
-                modules=tuple(m.name for m in modules.get(application.id, [])),
+                modules=tuple(modules.get(application.id, [])),
                 owners=role_members(app_members, "owner"),
                 approvers=role_members(app_members, "approver"),
                 home_channel=application.home_channel,

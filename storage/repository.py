@@ -219,10 +219,9 @@ class Repository:
 
     # applications --------------------------------------------------------------------------
     def application_by_name(self, name: str, *, for_update: bool = False) -> Application | None:
-        query = select(Application).where(Application.name_key == name.strip().casefold())
-        if for_update:
-            query = query.with_for_update()
-        return self.session.exec(query).first()
+        # Built once per process (see `_built`): a status read starts here.
+        query = _built(f"application_by_name:{for_update}", lambda: _by_name_statement(for_update))
+        return self.session.execute(query, {"key": name.strip().casefold()}).scalar()
 
     def application(self, application_id: int, *, for_update: bool = False) -> Application:
         if not for_update:
@@ -266,6 +265,17 @@ class Repository:
         )
         for row in self.session.exec(query):
             result.setdefault(row.application_id, []).append(row)
+        return result
+
+    def module_names_of(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        """Names of the applications' modules in use (not retired), by application id."""
+        result: dict[int, list[str]] = {}
+        wanted = sorted(set(ids))
+        if not wanted:
+            return result
+        query = _built("module_names_of", _module_names_statement)
+        for application_id, name in self._rows(query, {"wanted": wanted}):
+            result.setdefault(application_id, []).append(name)
         return result
 
     def members(self, application_id: int) -> list[MemberRow]:
@@ -585,14 +595,8 @@ class Repository:
 
     def current_hotfix(self, application_id: int) -> Hotfix | None:
         """The application's unsolved hotfix, or else its latest one."""
-        unsolved_first = case((col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES), 0), else_=1)
-        query = (
-            select(Hotfix)
-            .where(Hotfix.application_id == application_id)
-            .order_by(unsolved_first, col(Hotfix.id).desc())
-            .limit(1)
-        )
-        return self.session.exec(query).first()
+        query = _built("current_hotfix", _current_hotfix_statement)
+        return self.session.execute(query, {"application_id": application_id}).scalar()
 
     def latest_hotfix(self, application_id: int) -> Hotfix | None:
         query = (
@@ -1155,6 +1159,31 @@ def _around_hotfix_statement() -> Any:
             col(Member.user_id),
             col(Message.channel),
         )
+    )
+
+
+def _by_name_statement(for_update: bool) -> Any:
+    query = sa_select(Application).where(col(Application.name_key) == bindparam("key"))
+    return query.with_for_update() if for_update else query
+
+
+def _current_hotfix_statement() -> Any:
+    unsolved_first = case((col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES), 0), else_=1)
+    return (
+        sa_select(Hotfix)
+        .where(col(Hotfix.application_id) == bindparam("application_id"))
+        .order_by(unsolved_first, col(Hotfix.id).desc())
+        .limit(1)
+    )
+
+
+def _module_names_statement() -> Any:
+    module = _columns(Module)
+    return (
+        sa_select(module.application_id, module.name)
+        .where(module.application_id.in_(bindparam("wanted", expanding=True)))
+        .where(module.retired.is_(False))
+        .order_by(module.id)
     )
 
 
