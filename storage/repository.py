@@ -517,9 +517,13 @@ class Repository:
             version,
             seen,
             owner,
-            module,
-            member,
-            message,
+            module_id,
+            module_name,
+            member_user,
+            member_role,
+            channel,
+            ts,
+            shown_revision,
         ) in self.session.execute(query, parameters):
             if part == 1 and reminder is not None:
                 self._held.append(reminder)
@@ -530,13 +534,13 @@ class Repository:
             elif part == 4 and version is not None:
                 self._remember_version(version, seen)
             elif part == 5 and owner is not None:
-                details.owners.setdefault(hotfix_id, []).append(owner.user_id)
-            elif part == 6 and module is not None:
-                details.modules.setdefault(hotfix_id, []).append((int(module.id), module.name))
-            elif part == 7 and member is not None:
-                members.append(MemberRow(member.application_id, member.user_id, member.role))
-            elif part == 8 and message is not None and message.ts:
-                shown = (message.channel, message.ts, message.shown_revision)
+                details.owners.setdefault(hotfix_id, []).append(owner)
+            elif part == 6 and module_id is not None:
+                details.modules.setdefault(hotfix_id, []).append((int(module_id), module_name))
+            elif part == 7 and member_user is not None:
+                members.append(MemberRow(application_id, member_user, member_role))
+            elif part == 8 and ts:
+                shown = (channel, ts, shown_revision)
                 details.messages.setdefault(hotfix_id, []).append(shown)
         self._checklists[hotfix_id] = items
         self._details[hotfix_id] = details
@@ -1128,9 +1132,20 @@ def _around_hotfix_statement() -> Any:
         col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
     )
     of_hotfix = col(Hotfix.id)
+    # Rows an operation may change come as ORM instances; owners, modules, members and
+    # messages only as the columns read (building instances of them cost more than the read).
     return (
         sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion, LifeTimeObservation)
-        .add_columns(HotfixOwner, Module, Member, Message)
+        .add_columns(
+            col(HotfixOwner.user_id),
+            col(Module.id),
+            col(Module.name),
+            col(Member.user_id),
+            col(Member.role),
+            col(Message.channel),
+            col(Message.ts),
+            col(Message.shown_revision),
+        )
         .select_from(Hotfix)
         .join(part, true())
         .outerjoin(Reminder, and_(k == 1, col(Reminder.hotfix_id) == of_hotfix))
