@@ -134,7 +134,7 @@ def hotfix_snapshots(
     applications, versions, members = facts.applications, facts.versions, facts.members
     details = repository.hotfix_details(hotfix_ids)
     checklists = repository.checklist_rows(hotfix_ids)
-    deployments = repository.latest_deployments(hotfix_ids)
+    deployments = repository.deployment_rows(hotfix_ids)
     needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
     used = repository.used_tags_of(needs_tags)
 
@@ -219,7 +219,7 @@ def hotfix_snapshots(
     return snapshots
 
 
-def _deployment_line(row: Deployment | None) -> DeploymentLine | None:
+def _deployment_line(row: Deployment | Row[Any] | None) -> DeploymentLine | None:
     if row is None:
         return None
     return DeploymentLine(

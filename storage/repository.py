@@ -104,7 +104,8 @@ class Repository:
         # Rows an operation already loaded with its lock (`lock_hotfix`) or read once, kept for
         # this transaction so its snapshot does not read them again. Rows are the session's own
         # objects, so changes made to them show; `add` forgets what a new row makes incomplete.
-        self._versions: dict[int, tuple[dict[int, AppVersion], dict[int, LifeTimeObservation]]]
+        # application id -> (environment id -> version row, environment id -> LifeTime's label)
+        self._versions: dict[int, tuple[dict[int, AppVersion], dict[int, str]]]
         self._versions = {}
         self._checklists: dict[int, list[ChecklistItem]] = {}
         self._deployments: dict[int, Deployment | None] = {}
@@ -337,20 +338,20 @@ class Repository:
                 col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
             )
             query = (
-                select(AppVersion, LifeTimeObservation)
+                select(AppVersion, col(LifeTimeObservation.label))
                 .outerjoin(LifeTimeObservation, seen)
                 .where(col(AppVersion.application_id).in_(unread))
             )
             for app_id in unread:
                 self._versions[app_id] = ({}, {})
-            for row, observation in self.session.exec(query):
-                self._remember_version(row, observation)
+            for row, label in self.session.exec(query):
+                self._remember_version(row, label)
         for app_id in wanted:
             rows, observations = self._versions[app_id]
             if rows:
                 versions[app_id] = dict(rows)
             if observations:
-                labels[app_id] = {env: o.label for env, o in observations.items()}
+                labels[app_id] = dict(observations)
         return versions, labels
 
     # reads for snapshots: plain rows ---------------------------------------------------------
@@ -381,7 +382,7 @@ class Repository:
             if rows:
                 versions[app_id] = dict(rows)
             if observations:
-                labels[app_id] = {env: o.label for env, o in observations.items()}
+                labels[app_id] = dict(observations)
         unread = sorted(wanted - self._versions.keys())
         if unread:
             query = _built("version_rows", _version_rows_statement)
@@ -422,11 +423,26 @@ class Repository:
                 result.setdefault(row.hotfix_id, []).append(row)
         return {i: items for i, items in result.items() if items}
 
-    def _remember_version(self, row: AppVersion, observation: LifeTimeObservation | None) -> None:
-        rows, observations = self._versions.setdefault(row.application_id, ({}, {}))
+    def deployment_rows(self, hotfix_ids: Iterable[int]) -> dict[int, Deployment | Row[Any]]:
+        """As `latest_deployments`, as rows; deployments held by this transaction as they are."""
+        wanted = set(hotfix_ids)
+        result: dict[int, Deployment | Row[Any]] = {}
+        for hotfix_id in wanted & self._deployments.keys():
+            held = self._deployments[hotfix_id]
+            if held is not None:
+                result[hotfix_id] = held
+        unread = sorted(wanted - self._deployments.keys())
+        if unread:
+            query = _built("deployment_rows", _deployment_rows_statement)
+            for row in self._rows(query, {"wanted": unread}):  # by id: the latest comes last
+                result[row.hotfix_id] = row
+        return result
+
+    def _remember_version(self, row: AppVersion, label: str | None) -> None:
+        rows, labels = self._versions.setdefault(row.application_id, ({}, {}))
         rows[row.environment_id] = row
-        if observation is not None:
-            observations[row.environment_id] = observation
+        if label is not None:
+            labels[row.environment_id] = label
 
     def bump_module_revision(self, module_id: int, environment_id: int) -> None:
         """One more revision of a module in an environment, in one upsert (no read first)."""
@@ -1073,6 +1089,9 @@ class Repository:
     def lifetime_observation(
         self, application_id: int, environment_id: int
     ) -> LifeTimeObservation | None:
+        # Labels are kept as read (`_versions`), not as rows: the caller may change this one,
+        # so the application's versions are read again (after a flush) when asked next.
+        self._versions.pop(application_id, None)
         return self.session.get(LifeTimeObservation, (application_id, environment_id))
 
     def lifetime_observations(self, application_id: int) -> list[LifeTimeObservation]:
@@ -1135,8 +1154,9 @@ def _around_hotfix_statement() -> Any:
     # Rows an operation may change come as ORM instances; owners, modules, members and
     # messages only as the columns read (building instances of them cost more than the read).
     return (
-        sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion, LifeTimeObservation)
+        sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion)
         .add_columns(
+            col(LifeTimeObservation.label),
             col(HotfixOwner.user_id),
             col(Module.id),
             col(Module.name),
@@ -1266,6 +1286,24 @@ def _checklist_rows_statement() -> Any:
         )
         .where(item.hotfix_id.in_(bindparam("wanted", expanding=True)))
         .order_by(item.id)
+    )
+
+
+def _deployment_rows_statement() -> Any:
+    deployment = _columns(Deployment)
+    return (
+        sa_select(
+            deployment.hotfix_id,
+            deployment.deployer,
+            deployment.version,
+            deployment.status,
+            deployment.info,
+            deployment.last_log,
+            deployment.stuck,
+            deployment.created_at,
+        )
+        .where(deployment.hotfix_id.in_(bindparam("wanted", expanding=True)))
+        .order_by(deployment.id)
     )
 
 
