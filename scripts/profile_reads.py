@@ -4,7 +4,8 @@ Not a benchmark (`python -m bench` measures latency and CPU against the served p
 scripts/profile_click.py, this drives the real Bolt app with slash commands signed the way
 Slack signs them, handing the body straight to `App.dispatch` and running the listener's work
 inline, over a catalog seeded as the benchmark seeds it (bench/seed.py, 500 applications by
-default). CPU is this thread's clock inside the app; the reply to the response URL goes to the
+default). The garbage collector is set as `serve` sets it (bot/heap.py) unless --default-gc.
+CPU is this thread's clock inside the app; the reply to the response URL goes to the
 fake Web API in this process, so the figure is an upper bound on the server's part.
 
     .venv/bin/python scripts/profile_reads.py [--applications 500] [--requests 40]
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.seed import CatalogSize, seed_catalog
 from bot import dispatch
 from bot.app import build_app
+from bot.heap import settle_heap
 from bot.settings import Settings
 from commands.context import ServiceContext
 from scripts.profile_click import SECRET, Inline, InProcessDriver
@@ -48,6 +50,9 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--dump", help="also write the profile to this file (pstats)")
     parser.add_argument("--no-profile", action="store_true", help="only the CPU figure")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep CPython's collector settings (serve's off)"
+    )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="profile-reads-")
     url = args.database or f"sqlite:///{folder}/profile.db"
@@ -66,6 +71,8 @@ def main() -> None:
             return "list" if args.command == "list" else f"status {names[n % len(names)]}"
 
         assert driver.slash_command(USER, text(0)).status == 200  # warm-up (imports, caches)
+        if not args.default_gc:
+            settle_heap()  # as `serve` does once the app is built (bot/heap.py)
         half = max(1, args.requests // 2)
         driver.cpu = 0.0
         for n in range(half):
