@@ -127,12 +127,14 @@ def hotfix_snapshots(
     names_by_id, order = layout.names, layout.order
     hotfix_ids = [h.id for h in hotfixes if h.id is not None]
     application_ids = {h.application_id for h in hotfixes}
+    # Details first: their statement brings the applications' members too, so loading the
+    # facts below finds them read (one statement and one set of rows fewer).
+    details = repository.hotfix_details(hotfix_ids)
     if facts is None or not application_ids <= facts.applications.keys():
         facts = ApplicationFacts.load(
             repository, repository.application_rows(application_ids).values()
         )
     applications, versions, members = facts.applications, facts.versions, facts.members
-    details = repository.hotfix_details(hotfix_ids)
     checklists = repository.checklist_rows(hotfix_ids)
     deployments = repository.deployment_rows(hotfix_ids)
     needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
