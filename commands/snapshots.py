@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.engine import Row
 
 from commands.lifecycle import (
     ChecklistEntry,
@@ -26,13 +23,15 @@ from commands.results import (
     MessageRef,
 )
 from commands.versions import Version, suggest_hotfix_tag
-from storage.models import Application, AppVersion, Deployment, EnvironmentRow, Hotfix
-from storage.repository import MemberRow, Repository
-
-# What snapshots read may be an ORM instance (rows an operation holds and changed) or a plain
-# row of the same columns (what a read loads: see the repository's "reads for snapshots").
-AnyApplication = Application | Row[Any]
-AnyHotfix = Hotfix | Row[Any]
+from storage.models import EnvironmentRow, Hotfix
+from storage.repository import (
+    AnyApplication,
+    AnyDeployment,
+    AnyHotfix,
+    AnyVersion,
+    MemberRow,
+    Repository,
+)
 
 
 def pipeline_of(rows: Sequence[EnvironmentRow]) -> Pipeline:
@@ -99,7 +98,7 @@ class ApplicationFacts:
     """What both application and hotfix snapshots need, loaded once per request."""
 
     applications: dict[int, AnyApplication]
-    versions: dict[int, dict[int, AppVersion | Row[Any]]]
+    versions: dict[int, dict[int, AnyVersion]]
     members: dict[int, list[MemberRow]]
     lifetime: dict[int, dict[int, str]]  # application id -> environment id -> LifeTime's label
 
@@ -221,7 +220,7 @@ def hotfix_snapshots(
     return snapshots
 
 
-def _deployment_line(row: Deployment | Row[Any] | None) -> DeploymentLine | None:
+def _deployment_line(row: AnyDeployment | None) -> DeploymentLine | None:
     if row is None:
         return None
     return DeploymentLine(
@@ -237,7 +236,7 @@ def _deployment_line(row: Deployment | Row[Any] | None) -> DeploymentLine | None
 
 def _hotfix_pipeline(
     layout: _Layout,
-    versions: dict[int, AppVersion | Row[Any]],
+    versions: dict[int, AnyVersion],
     lifetime: dict[int, str],
     state: HotfixState,
     entries: Sequence[ChecklistEntry],

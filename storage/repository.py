@@ -60,6 +60,16 @@ Model = TypeVar("Model", bound=SQLModel)
 Claimable = TypeVar("Claimable", Reminder, Deployment)
 
 
+# What reads for snapshots hand out (see "reads for snapshots" below): an ORM instance when
+# the transaction holds one (an operation may have changed it), else a plain row of the same
+# columns. Callers read attributes only.
+AnyApplication = Application | Row[Any]
+AnyHotfix = Hotfix | Row[Any]
+AnyVersion = AppVersion | Row[Any]
+AnyChecklistItem = ChecklistItem | Row[Any]
+AnyDeployment = Deployment | Row[Any]
+
+
 class MemberRow(NamedTuple):
     """A member of an application as reads need it: a plain tuple, not an ORM instance (a list
     of 40 hotfixes has 160 of them, and building ORM objects cost most of its CPU)."""
@@ -370,12 +380,12 @@ class Repository:
 
     def version_rows_of(
         self, ids: Iterable[int]
-    ) -> tuple[dict[int, dict[int, AppVersion | Row[Any]]], dict[int, dict[int, str]]]:
+    ) -> tuple[dict[int, dict[int, AnyVersion]], dict[int, dict[int, str]]]:
         """As `versions_with_lifetime_of` (tag and has_changes of each environment, and LifeTime's
         labels), as rows; applications read before in this transaction come from what was
         read."""
         wanted = set(ids)
-        versions: dict[int, dict[int, AppVersion | Row[Any]]] = {}
+        versions: dict[int, dict[int, AnyVersion]] = {}
         labels: dict[int, dict[int, str]] = {}
         for app_id in wanted & self._versions.keys():
             rows, observations = self._versions[app_id]
@@ -408,12 +418,10 @@ class Repository:
         query = _built("hotfix_rows", _hotfix_rows_statement)
         return list(self._rows(query, {"wanted": wanted}))
 
-    def checklist_rows(
-        self, hotfix_ids: Iterable[int]
-    ) -> dict[int, list[ChecklistItem | Row[Any]]]:
+    def checklist_rows(self, hotfix_ids: Iterable[int]) -> dict[int, list[AnyChecklistItem]]:
         """As `checklists`, as rows; checklists held by this transaction come as they are."""
         wanted = set(hotfix_ids)
-        result: dict[int, list[ChecklistItem | Row[Any]]] = {
+        result: dict[int, list[AnyChecklistItem]] = {
             i: list(self._checklists[i]) for i in wanted & self._checklists.keys()
         }
         unread = sorted(wanted - self._checklists.keys())
@@ -423,10 +431,10 @@ class Repository:
                 result.setdefault(row.hotfix_id, []).append(row)
         return {i: items for i, items in result.items() if items}
 
-    def deployment_rows(self, hotfix_ids: Iterable[int]) -> dict[int, Deployment | Row[Any]]:
+    def deployment_rows(self, hotfix_ids: Iterable[int]) -> dict[int, AnyDeployment]:
         """As `latest_deployments`, as rows; deployments held by this transaction as they are."""
         wanted = set(hotfix_ids)
-        result: dict[int, Deployment | Row[Any]] = {}
+        result: dict[int, AnyDeployment] = {}
         for hotfix_id in wanted & self._deployments.keys():
             held = self._deployments[hotfix_id]
             if held is not None:
