@@ -159,16 +159,18 @@ def record(
             row.next_attempt_at = now
         repository.add(row)
     told = [(EVENT, event_payload(snapshot, event))] if event is not None else []
+    # Each thread line goes to every living message: its JSON is written once, not per channel.
+    threaded = [(kind, json.dumps(payload, sort_keys=True)) for kind, payload in [*lines, *told]]
     new_lines = [
         Outbox(
             hotfix_id=hotfix_id,
             channel=channel,
             kind=kind,
-            payload=json.dumps(payload, sort_keys=True),
+            payload=payload,
             created_at=now,
             next_attempt_at=now,
         )
-        for kind, payload in [*lines, *told]
+        for kind, payload in threaded
         for channel in by_channel
     ] + [
         Outbox(

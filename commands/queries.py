@@ -48,7 +48,7 @@ def red_overview(ctx: ServiceContext, limit: int = 40) -> tuple[list[HotfixSnaps
     """
     with ctx.db.read() as repository:
         refs = repository.active_hotfix_refs()
-        shown = repository.hotfixes_by_ids(hotfix_id for hotfix_id, _ in refs[:limit])
+        shown = repository.hotfix_rows(hotfix_id for hotfix_id, _ in refs[:limit])
         shown.sort(key=lambda hotfix: (hotfix.opened_at, hotfix.id or 0))
         more = [format_hotfix_ref(hotfix_id) for hotfix_id, _ in refs[limit:]]
         return hotfix_snapshots(repository, shown), more

@@ -23,8 +23,15 @@ from commands.results import (
     MessageRef,
 )
 from commands.versions import Version, suggest_hotfix_tag
-from storage.models import Application, AppVersion, Deployment, EnvironmentRow, Hotfix, Member
-from storage.repository import Repository
+from storage.models import EnvironmentRow, Hotfix
+from storage.repository import (
+    AnyApplication,
+    AnyDeployment,
+    AnyHotfix,
+    AnyVersion,
+    MemberRow,
+    Repository,
+)
 
 
 def pipeline_of(rows: Sequence[EnvironmentRow]) -> Pipeline:
@@ -32,7 +39,57 @@ def pipeline_of(rows: Sequence[EnvironmentRow]) -> Pipeline:
     return Pipeline.build([(row.name, row.alias) for row in rows], hotfix)
 
 
-def role_members(members: Sequence[Member], role: str) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class _Stage:
+    """One environment as every snapshot line of it needs it, worked out once."""
+
+    id: int
+    name: str
+    alias: str
+    is_production: bool
+    is_hotfix: bool
+    propagated: bool  # in the propagation order (merged into from a checklist)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    pipeline: Pipeline
+    stages: tuple[_Stage, ...]  # Production first, as people read a pipeline during a hotfix
+    order: tuple[str, ...]  # propagation order
+    names: dict[int, str]  # environment id -> name
+    production_id: int
+
+
+# The pipeline never changes once created (see Repository.environments), yet every snapshot
+# worked out the same facts of it again, per hotfix. Keyed by the rows' values, so a process
+# that saw another pipeline (tests create several databases) works it out again.
+_LAYOUTS: dict[tuple[tuple[int, str, str, bool], ...], _Layout] = {}
+
+
+def _layout(rows: Sequence[EnvironmentRow]) -> _Layout:
+    key = tuple((row.id or 0, row.name, row.alias, row.is_hotfix_environment) for row in rows)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        pipeline = pipeline_of(rows)
+        order = tuple(e.name for e in pipeline.propagation_order())
+        stages = tuple(
+            _Stage(
+                id=row_id,
+                name=name,
+                alias=alias,
+                is_production=name == pipeline.production.name,
+                is_hotfix=name == pipeline.hotfix_environment_name,
+                propagated=name in order,
+            )
+            for row_id, name, alias, _ in reversed(key)
+        )
+        names = {row_id: name for row_id, name, _, _ in key}
+        production_id = key[-1][0] if key else 0
+        layout = _LAYOUTS[key] = _Layout(pipeline, stages, order, names, production_id)
+    return layout
+
+
+def role_members(members: Sequence[MemberRow], role: str) -> tuple[str, ...]:
     return tuple(m.user_id for m in members if m.role == role)
 
 
@@ -40,15 +97,17 @@ def role_members(members: Sequence[Member], role: str) -> tuple[str, ...]:
 class ApplicationFacts:
     """What both application and hotfix snapshots need, loaded once per request."""
 
-    applications: dict[int, Application]
-    versions: dict[int, dict[int, AppVersion]]
-    members: dict[int, list[Member]]
+    applications: dict[int, AnyApplication]
+    versions: dict[int, dict[int, AnyVersion]]
+    members: dict[int, list[MemberRow]]
     lifetime: dict[int, dict[int, str]]  # application id -> environment id -> LifeTime's label
 
     @classmethod
-    def load(cls, repository: Repository, applications: Iterable[Application]) -> ApplicationFacts:
+    def load(
+        cls, repository: Repository, applications: Iterable[AnyApplication]
+    ) -> ApplicationFacts:
         known = {a.id: a for a in applications if a.id is not None}
-        versions, lifetime = repository.versions_with_lifetime_of(known)
+        versions, lifetime = repository.version_rows_of(known)
         return cls(
             applications=known,
             versions=versions,
@@ -58,24 +117,25 @@ class ApplicationFacts:
 
 
 def hotfix_snapshots(
-    repository: Repository, hotfixes: Sequence[Hotfix], facts: ApplicationFacts | None = None
+    repository: Repository, hotfixes: Sequence[AnyHotfix], facts: ApplicationFacts | None = None
 ) -> list[HotfixSnapshot]:
     """Snapshots of hotfixes in a fixed number of queries, whatever their number."""
     if not hotfixes:
         return []
-    environment_rows = repository.environments()
-    pipeline = pipeline_of(environment_rows)
-    names_by_id = {row.id: row.name for row in environment_rows}
+    layout = _layout(repository.environments())
+    names_by_id, order = layout.names, layout.order
     hotfix_ids = [h.id for h in hotfixes if h.id is not None]
     application_ids = {h.application_id for h in hotfixes}
+    # Details first: their statement brings the applications' members too, so loading the
+    # facts below finds them read (one statement and one set of rows fewer).
+    details = repository.hotfix_details(hotfix_ids)
     if facts is None or not application_ids <= facts.applications.keys():
         facts = ApplicationFacts.load(
-            repository, repository.applications_by_ids(application_ids).values()
+            repository, repository.application_rows(application_ids).values()
         )
     applications, versions, members = facts.applications, facts.versions, facts.members
-    details = repository.hotfix_details(hotfix_ids)
-    checklists = repository.checklists(hotfix_ids)
-    deployments = repository.latest_deployments(hotfix_ids)
+    checklists = repository.checklist_rows(hotfix_ids)
+    deployments = repository.deployment_rows(hotfix_ids)
     needs_tags = {h.application_id for h in hotfixes if h.state == HotfixState.OPEN}
     used = repository.used_tags_of(needs_tags)
 
@@ -96,11 +156,10 @@ def hotfix_snapshots(
             )
             for item in checklists.get(hotfix.id, [])
         )
-        order = tuple(e.name for e in pipeline.propagation_order())
         state = HotfixState(hotfix.state)
         entries = [ChecklistEntry(c.environment, c.module, c.status) for c in checklist]
         active = active_environment(entries, order)
-        production_tag = versions[hotfix.application_id][environment_rows[-1].id or 0].tag
+        production_tag = versions[hotfix.application_id][layout.production_id].tag
         suggested = None
         if state is HotfixState.OPEN:
             suggested = str(
@@ -128,8 +187,7 @@ def hotfix_snapshots(
                 forced=hotfix.forced,
                 require_approval=application.require_approval,
                 pipeline=_hotfix_pipeline(
-                    pipeline,
-                    environment_rows,
+                    layout,
                     versions[hotfix.application_id],
                     facts.lifetime.get(hotfix.application_id, {}),
                     state,
@@ -162,7 +220,7 @@ def hotfix_snapshots(
     return snapshots
 
 
-def _deployment_line(row: Deployment | None) -> DeploymentLine | None:
+def _deployment_line(row: AnyDeployment | None) -> DeploymentLine | None:
     if row is None:
         return None
     return DeploymentLine(
@@ -177,9 +235,8 @@ def _deployment_line(row: Deployment | None) -> DeploymentLine | None:
 
 
 def _hotfix_pipeline(
-    pipeline: Pipeline,
-    rows: Sequence[EnvironmentRow],
-    versions: dict[int, AppVersion],
+    layout: _Layout,
+    versions: dict[int, AnyVersion],
     lifetime: dict[int, str],
     state: HotfixState,
     entries: Sequence[ChecklistEntry],
@@ -188,30 +245,22 @@ def _hotfix_pipeline(
 ) -> tuple[EnvironmentLine, ...]:
     lines = []
     deployed = state in (HotfixState.PROPAGATING, HotfixState.SOLVED)
-    for row in reversed(rows):  # Production first, as people read a pipeline during a hotfix
-        version = versions[row.id or 0]
-        is_production = row.name == pipeline.production.name
-        is_hotfix = row.name == pipeline.hotfix_environment_name
+    for stage in layout.stages:
+        version = versions[stage.id]
         if state is HotfixState.CANCELLED:
             fix = "cancelled"
-        elif is_production:
+        elif stage.is_production:
             fix = (
                 "has the fix"
                 if deployed
                 else ("deploying the fix" if state is HotfixState.DEPLOYING else "runs the defect")
             )
-        elif is_hotfix:
-            fix = {
-                HotfixState.OPEN: "hotfix in progress",
-                HotfixState.AWAITING_APPROVAL: "waits for approval",
-                HotfixState.DEPLOYING: "deploying to Production",
-                HotfixState.PROPAGATING: "red until solved",
-                HotfixState.SOLVED: "has the fix",
-            }[state]
-        elif row.name in order:
-            if deployed and environment_complete(entries, row.name):
+        elif stage.is_hotfix:
+            fix = _HOTFIX_ENVIRONMENT_FIX[state]
+        elif stage.propagated:
+            if deployed and environment_complete(entries, stage.name):
                 fix = "has the fix"
-            elif state is HotfixState.PROPAGATING and row.name == active:
+            elif state is HotfixState.PROPAGATING and stage.name == active:
                 fix = "merging now"
             else:
                 fix = "waits for the fix"
@@ -219,34 +268,42 @@ def _hotfix_pipeline(
             fix = "has the fix" if deployed else "waits for the deploy"
         lines.append(
             EnvironmentLine(
-                name=row.name,
-                alias=row.alias,
+                name=stage.name,
+                alias=stage.alias,
                 tag=version.tag,
                 has_changes=version.has_changes,
-                red=is_hotfix and state.is_red,
-                is_production=is_production,
-                is_hotfix_environment=is_hotfix,
+                red=stage.is_hotfix and state.is_red,
+                is_production=stage.is_production,
+                is_hotfix_environment=stage.is_hotfix,
                 fix=fix,
-                lifetime=lifetime.get(row.id or 0),
+                lifetime=lifetime.get(stage.id),
             )
         )
     return tuple(lines)
 
 
+_HOTFIX_ENVIRONMENT_FIX = {
+    HotfixState.OPEN: "hotfix in progress",
+    HotfixState.AWAITING_APPROVAL: "waits for approval",
+    HotfixState.DEPLOYING: "deploying to Production",
+    HotfixState.PROPAGATING: "red until solved",
+    HotfixState.SOLVED: "has the fix",
+}
+
+
 def application_snapshots(
     repository: Repository,
-    applications: Sequence[Application],
+    applications: Sequence[AnyApplication],
     facts: ApplicationFacts | None = None,
     active: dict[int, Hotfix] | None = None,
 ) -> list[ApplicationSnapshot]:
     if not applications:
         return []
-    environment_rows = repository.environments()
-    pipeline = pipeline_of(environment_rows)
+    layout = _layout(repository.environments())
     ids = [a.id for a in applications if a.id is not None]
     facts = facts or ApplicationFacts.load(repository, applications)
     versions, members = facts.versions, facts.members
-    modules = repository.modules_of_applications(ids)
+    modules = repository.module_names_of(ids)
     if active is None:
         active = repository.active_hotfixes_of(ids)
     result = []
@@ -254,28 +311,27 @@ def application_snapshots(
         assert application.id is not None
         hotfix = active.get(application.id)
         app_versions = versions.get(application.id, {})
+        app_lifetime = facts.lifetime.get(application.id, {})
         lines = tuple(
             EnvironmentLine(
-                name=row.name,
-                alias=row.alias,
-                tag=app_versions[row.id or 0].tag if (row.id or 0) in app_versions else "-",
+                name=stage.name,
+                alias=stage.alias,
+                tag=app_versions[stage.id].tag if stage.id in app_versions else "-",
                 has_changes=(
-                    app_versions[row.id or 0].has_changes
-                    if (row.id or 0) in app_versions
-                    else False
+                    app_versions[stage.id].has_changes if stage.id in app_versions else False
                 ),
-                red=hotfix is not None and row.name == pipeline.hotfix_environment_name,
-                is_production=row.name == pipeline.production.name,
-                is_hotfix_environment=row.name == pipeline.hotfix_environment_name,
-                lifetime=facts.lifetime.get(application.id, {}).get(row.id or 0),
+                red=hotfix is not None and stage.is_hotfix,
+                is_production=stage.is_production,
+                is_hotfix_environment=stage.is_hotfix,
+                lifetime=app_lifetime.get(stage.id),
             )
-            for row in reversed(environment_rows)
+            for stage in layout.stages
         )
         app_members = members.get(application.id, [])
         result.append(
             ApplicationSnapshot(
                 name=application.name,
-                modules=tuple(m.name for m in modules.get(application.id, [])),
+                modules=tuple(modules.get(application.id, [])),
                 owners=role_members(app_members, "owner"),
                 approvers=role_members(app_members, "approver"),
                 home_channel=application.home_channel,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -27,7 +27,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
 from sqlmodel import Session, SQLModel, col, delete, select
 
@@ -56,8 +56,27 @@ from storage.models import (
     UserTimezone,
 )
 
-Row = TypeVar("Row", bound=SQLModel)
+Model = TypeVar("Model", bound=SQLModel)
 Claimable = TypeVar("Claimable", Reminder, Deployment)
+
+
+# What reads for snapshots hand out (see "reads for snapshots" below): an ORM instance when
+# the transaction holds one (an operation may have changed it), else a plain row of the same
+# columns. Callers read attributes only.
+AnyApplication = Application | Row[Any]
+AnyHotfix = Hotfix | Row[Any]
+AnyVersion = AppVersion | Row[Any]
+AnyChecklistItem = ChecklistItem | Row[Any]
+AnyDeployment = Deployment | Row[Any]
+
+
+class MemberRow(NamedTuple):
+    """A member of an application as reads need it: a plain tuple, not an ORM instance (a list
+    of 40 hotfixes has 160 of them, and building ORM objects cost most of its CPU)."""
+
+    application_id: int
+    user_id: str
+    role: str
 
 
 @dataclass
@@ -91,11 +110,12 @@ class Repository:
         self.cache = cache if cache is not None else {}
         # Members read in this transaction: an operation checks permission with them and its
         # snapshot shows them, so one read serves both. replace_members forgets its application.
-        self._members: dict[int, list[Member]] = {}
+        self._members: dict[int, list[MemberRow]] = {}
         # Rows an operation already loaded with its lock (`lock_hotfix`) or read once, kept for
         # this transaction so its snapshot does not read them again. Rows are the session's own
         # objects, so changes made to them show; `add` forgets what a new row makes incomplete.
-        self._versions: dict[int, tuple[dict[int, AppVersion], dict[int, LifeTimeObservation]]]
+        # application id -> (environment id -> version row, environment id -> LifeTime's label)
+        self._versions: dict[int, tuple[dict[int, AppVersion], dict[int, str]]]
         self._versions = {}
         self._checklists: dict[int, list[ChecklistItem]] = {}
         self._deployments: dict[int, Deployment | None] = {}
@@ -105,7 +125,7 @@ class Repository:
         self._held: list[SQLModel] = []
 
     # writing -----------------------------------------------------------------------------
-    def add(self, row: Row) -> Row:
+    def add(self, row: Model) -> Model:
         self._forget_cached(row)
         self.session.add(row)
         return row
@@ -210,10 +230,9 @@ class Repository:
 
     # applications --------------------------------------------------------------------------
     def application_by_name(self, name: str, *, for_update: bool = False) -> Application | None:
-        query = select(Application).where(Application.name_key == name.strip().casefold())
-        if for_update:
-            query = query.with_for_update()
-        return self.session.exec(query).first()
+        # Built once per process (see `_built`): a status read starts here.
+        query = _built(f"application_by_name:{for_update}", lambda: _by_name_statement(for_update))
+        return self.session.execute(query, {"key": name.strip().casefold()}).scalar()
 
     def application(self, application_id: int, *, for_update: bool = False) -> Application:
         if not for_update:
@@ -259,23 +278,35 @@ class Repository:
             result.setdefault(row.application_id, []).append(row)
         return result
 
-    def members(self, application_id: int) -> list[Member]:
+    def module_names_of(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        """Names of the applications' modules in use (not retired), by application id."""
+        result: dict[int, list[str]] = {}
+        wanted = sorted(set(ids))
+        if not wanted:
+            return result
+        query = _built("module_names_of", _module_names_statement)
+        for application_id, name in self._rows(query, {"wanted": wanted}):
+            result.setdefault(application_id, []).append(name)
+        return result
+
+    def members(self, application_id: int) -> list[MemberRow]:
         if application_id not in self._members:
-            query = select(Member).where(Member.application_id == application_id)
-            order = query.order_by(col(Member.role), col(Member.user_id))
-            self._members[application_id] = list(self.session.exec(order))
+            self._read_members({application_id})
         return list(self._members[application_id])
 
-    def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[Member]]:
+    def members_of_applications(self, ids: Iterable[int]) -> dict[int, list[MemberRow]]:
         wanted = set(ids)
-        result = {i: list(self._members[i]) for i in wanted if self._members.get(i)}
         unread = wanted - self._members.keys()
-        if not unread:
-            return result
-        query = select(Member).where(col(Member.application_id).in_(unread))
-        for row in self.session.exec(query.order_by(col(Member.role), col(Member.user_id))):
-            result.setdefault(row.application_id, []).append(row)
-        return result
+        if unread:
+            self._read_members(unread)
+        return {i: list(self._members[i]) for i in wanted if self._members[i]}
+
+    def _read_members(self, application_ids: set[int]) -> None:
+        query = _built("members_of", _members_statement)
+        for application_id in application_ids:
+            self._members[application_id] = []
+        for application_id, user_id, role in self._rows(query, {"wanted": sorted(application_ids)}):
+            self._members[application_id].append(MemberRow(application_id, user_id, role))
 
     def replace_members(self, application_id: int, role: str, user_ids: Sequence[str]) -> None:
         self._members.pop(application_id, None)
@@ -317,27 +348,109 @@ class Repository:
                 col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
             )
             query = (
-                select(AppVersion, LifeTimeObservation)
+                select(AppVersion, col(LifeTimeObservation.label))
                 .outerjoin(LifeTimeObservation, seen)
                 .where(col(AppVersion.application_id).in_(unread))
             )
             for app_id in unread:
                 self._versions[app_id] = ({}, {})
-            for row, observation in self.session.exec(query):
-                self._remember_version(row, observation)
+            for row, label in self.session.exec(query):
+                self._remember_version(row, label)
         for app_id in wanted:
             rows, observations = self._versions[app_id]
             if rows:
                 versions[app_id] = dict(rows)
             if observations:
-                labels[app_id] = {env: o.label for env, o in observations.items()}
+                labels[app_id] = dict(observations)
         return versions, labels
 
-    def _remember_version(self, row: AppVersion, observation: LifeTimeObservation | None) -> None:
-        rows, observations = self._versions.setdefault(row.application_id, ({}, {}))
+    # reads for snapshots: plain rows ---------------------------------------------------------
+    # Snapshots only read these rows, so they come as SQLAlchemy `Row`s of the columns views
+    # need rather than ORM instances: building an instance (identity map, instrumentation,
+    # SQLModel's __init__) cost several times more CPU than reading its row. Rows an operation
+    # already holds (loaded with its lock, maybe changed since) are used as they are.
+
+    def _rows(self, statement: Any, parameters: dict[str, Any]) -> Sequence[Any]:
+        """Run a Core statement (no ORM loading: a plain `Row` per result row) after flushing
+        what this transaction changed, as the ORM's autoflush would before its own queries.
+        Fetched at once: row by row costs a driver call per row."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()
+        return self.session.execute(statement, parameters).all()
+
+    def version_rows_of(
+        self, ids: Iterable[int]
+    ) -> tuple[dict[int, dict[int, AnyVersion]], dict[int, dict[int, str]]]:
+        """As `versions_with_lifetime_of` (tag and has_changes of each environment, and LifeTime's
+        labels), as rows; applications read before in this transaction come from what was
+        read."""
+        wanted = set(ids)
+        versions: dict[int, dict[int, AnyVersion]] = {}
+        labels: dict[int, dict[int, str]] = {}
+        for app_id in wanted & self._versions.keys():
+            rows, observations = self._versions[app_id]
+            if rows:
+                versions[app_id] = dict(rows)
+            if observations:
+                labels[app_id] = dict(observations)
+        unread = sorted(wanted - self._versions.keys())
+        if unread:
+            query = _built("version_rows", _version_rows_statement)
+            for row in self._rows(query, {"wanted": unread}):
+                versions.setdefault(row.application_id, {})[row.environment_id] = row
+                if row.label is not None:
+                    labels.setdefault(row.application_id, {})[row.environment_id] = row.label
+        return versions, labels
+
+    def application_rows(self, ids: Iterable[int]) -> dict[int, Row[Any]]:
+        """Name, home channel, approval rule and deployer of applications, by id."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        query = _built("application_rows", _application_rows_statement)
+        return {row.id: row for row in self._rows(query, {"wanted": wanted})}
+
+    def hotfix_rows(self, ids: Iterable[int]) -> list[Row[Any]]:
+        """Every column of hotfixes, by id (as `hotfixes_by_ids`), for reads that change none."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        query = _built("hotfix_rows", _hotfix_rows_statement)
+        return list(self._rows(query, {"wanted": wanted}))
+
+    def checklist_rows(self, hotfix_ids: Iterable[int]) -> dict[int, list[AnyChecklistItem]]:
+        """As `checklists`, as rows; checklists held by this transaction come as they are."""
+        wanted = set(hotfix_ids)
+        result: dict[int, list[AnyChecklistItem]] = {
+            i: list(self._checklists[i]) for i in wanted & self._checklists.keys()
+        }
+        unread = sorted(wanted - self._checklists.keys())
+        if unread:
+            query = _built("checklist_rows", _checklist_rows_statement)
+            for row in self._rows(query, {"wanted": unread}):
+                result.setdefault(row.hotfix_id, []).append(row)
+        return {i: items for i, items in result.items() if items}
+
+    def deployment_rows(self, hotfix_ids: Iterable[int]) -> dict[int, AnyDeployment]:
+        """As `latest_deployments`, as rows; deployments held by this transaction as they are."""
+        wanted = set(hotfix_ids)
+        result: dict[int, AnyDeployment] = {}
+        for hotfix_id in wanted & self._deployments.keys():
+            held = self._deployments[hotfix_id]
+            if held is not None:
+                result[hotfix_id] = held
+        unread = sorted(wanted - self._deployments.keys())
+        if unread:
+            query = _built("deployment_rows", _deployment_rows_statement)
+            for row in self._rows(query, {"wanted": unread}):  # by id: the latest comes last
+                result[row.hotfix_id] = row
+        return result
+
+    def _remember_version(self, row: AppVersion, label: str | None) -> None:
+        rows, labels = self._versions.setdefault(row.application_id, ({}, {}))
         rows[row.environment_id] = row
-        if observation is not None:
-            observations[row.environment_id] = observation
+        if label is not None:
+            labels[row.environment_id] = label
 
     def bump_module_revision(self, module_id: int, environment_id: int) -> None:
         """One more revision of a module in an environment, in one upsert (no read first)."""
@@ -371,9 +484,11 @@ class Repository:
         result: dict[int, list[str]] = {app_id: [] for app_id in wanted}
         if not wanted:
             return result
-        query = select(UsedTag).where(col(UsedTag.application_id).in_(wanted))
-        for row in self.session.exec(query):
-            result[row.application_id].append(row.tag)
+        query = sa_select(col(UsedTag.application_id), col(UsedTag.tag))
+        for application_id, tag in self.session.execute(
+            query.where(col(UsedTag.application_id).in_(wanted))
+        ):
+            result[application_id].append(tag)
         return result
 
     def used_tags(self, application_id: int) -> list[str]:
@@ -415,7 +530,7 @@ class Repository:
         parameters = {"hotfix_id": hotfix_id}
         items: list[ChecklistItem] = []
         details = HotfixDetails()
-        members: list[Member] = []
+        members: list[MemberRow] = []
         self._deployments[hotfix_id] = None
         self._versions.setdefault(application_id, ({}, {}))
         for (
@@ -426,9 +541,13 @@ class Repository:
             version,
             seen,
             owner,
-            module,
-            member,
-            message,
+            module_id,
+            module_name,
+            member_user,
+            member_role,
+            channel,
+            ts,
+            shown_revision,
         ) in self.session.execute(query, parameters):
             if part == 1 and reminder is not None:
                 self._held.append(reminder)
@@ -439,13 +558,13 @@ class Repository:
             elif part == 4 and version is not None:
                 self._remember_version(version, seen)
             elif part == 5 and owner is not None:
-                details.owners.setdefault(hotfix_id, []).append(owner.user_id)
-            elif part == 6 and module is not None:
-                details.modules.setdefault(hotfix_id, []).append((int(module.id), module.name))
-            elif part == 7 and member is not None:
-                members.append(member)
-            elif part == 8 and message is not None and message.ts:
-                shown = (message.channel, message.ts, message.shown_revision)
+                details.owners.setdefault(hotfix_id, []).append(owner)
+            elif part == 6 and module_id is not None:
+                details.modules.setdefault(hotfix_id, []).append((int(module_id), module_name))
+            elif part == 7 and member_user is not None:
+                members.append(MemberRow(application_id, member_user, member_role))
+            elif part == 8 and ts:
+                shown = (channel, ts, shown_revision)
                 details.messages.setdefault(hotfix_id, []).append(shown)
         self._checklists[hotfix_id] = items
         self._details[hotfix_id] = details
@@ -486,12 +605,8 @@ class Repository:
 
     def active_hotfix_refs(self) -> list[tuple[int, int]]:
         """(hotfix id, application id) of every unsolved hotfix, the oldest first."""
-        query = (
-            select(Hotfix.id, Hotfix.application_id)
-            .where(col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES))
-            .order_by(col(Hotfix.opened_at), col(Hotfix.id))
-        )
-        return [(int(i or 0), int(a)) for i, a in self.session.exec(query)]
+        query = _built("active_hotfix_refs", _active_hotfix_refs_statement)
+        return [(int(i), int(a)) for i, a in self._rows(query, {})]
 
     def application_keys(self) -> list[tuple[int, str]]:
         query = select(Application.id, Application.name).order_by(col(Application.name_key))
@@ -508,14 +623,8 @@ class Repository:
 
     def current_hotfix(self, application_id: int) -> Hotfix | None:
         """The application's unsolved hotfix, or else its latest one."""
-        unsolved_first = case((col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES), 0), else_=1)
-        query = (
-            select(Hotfix)
-            .where(Hotfix.application_id == application_id)
-            .order_by(unsolved_first, col(Hotfix.id).desc())
-            .limit(1)
-        )
-        return self.session.exec(query).first()
+        query = _built("current_hotfix", _current_hotfix_statement)
+        return self.session.execute(query, {"application_id": application_id}).scalar()
 
     def latest_hotfix(self, application_id: int) -> Hotfix | None:
         query = (
@@ -596,7 +705,7 @@ class Repository:
     def _read_details(self, wanted: list[int]) -> None:
         query = _built("hotfix_details", _details_statement)
         read = {hotfix_id: HotfixDetails() for hotfix_id in wanted}
-        found: dict[int, dict[tuple[str, str], Member]] = {}
+        found: dict[int, list[tuple[str, str]]] = {}
         for kind, hotfix_id, a, b, number in self.session.execute(query, {"wanted": wanted}):
             details = read[hotfix_id]
             if kind == "owner":
@@ -606,17 +715,18 @@ class Repository:
             elif kind == "message":
                 details.messages.setdefault(hotfix_id, []).append((a, b, number))
             elif kind == "hotfix":
-                found.setdefault(number, {})
-            else:
-                member = Member(application_id=number, user_id=a, role=b)
-                found.setdefault(number, {})[(b, a)] = member
+                found.setdefault(number, [])
+            elif number not in self._members:  # members read before in this transaction stay
+                found.setdefault(number, []).append((b, a))
         for details in read.values():
             for modules_of in details.modules.values():
                 modules_of.sort()
         self._details.update(read)
-        for application_id, by_key in found.items():
+        for application_id, keys in found.items():
             if application_id not in self._members:
-                self._members[application_id] = [by_key[key] for key in sorted(by_key)]
+                self._members[application_id] = [
+                    MemberRow(application_id, user_id, role) for role, user_id in sorted(set(keys))
+                ]
 
     def messages(self, hotfix_ids: Iterable[int]) -> dict[int, list[Message]]:
         result: dict[int, list[Message]] = {}
@@ -987,6 +1097,9 @@ class Repository:
     def lifetime_observation(
         self, application_id: int, environment_id: int
     ) -> LifeTimeObservation | None:
+        # Labels are kept as read (`_versions`), not as rows: the caller may change this one,
+        # so the application's versions are read again (after a flush) when asked next.
+        self._versions.pop(application_id, None)
         return self.session.get(LifeTimeObservation, (application_id, environment_id))
 
     def lifetime_observations(self, application_id: int) -> list[LifeTimeObservation]:
@@ -1046,9 +1159,21 @@ def _around_hotfix_statement() -> Any:
         col(LifeTimeObservation.environment_id) == col(AppVersion.environment_id),
     )
     of_hotfix = col(Hotfix.id)
+    # Rows an operation may change come as ORM instances; owners, modules, members and
+    # messages only as the columns read (building instances of them cost more than the read).
     return (
-        sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion, LifeTimeObservation)
-        .add_columns(HotfixOwner, Module, Member, Message)
+        sa_select(k, Reminder, Deployment, ChecklistItem, AppVersion)
+        .add_columns(
+            col(LifeTimeObservation.label),
+            col(HotfixOwner.user_id),
+            col(Module.id),
+            col(Module.name),
+            col(Member.user_id),
+            col(Member.role),
+            col(Message.channel),
+            col(Message.ts),
+            col(Message.shown_revision),
+        )
         .select_from(Hotfix)
         .join(part, true())
         .outerjoin(Reminder, and_(k == 1, col(Reminder.hotfix_id) == of_hotfix))
@@ -1077,6 +1202,125 @@ def _around_hotfix_statement() -> Any:
             col(Member.user_id),
             col(Message.channel),
         )
+    )
+
+
+def _by_name_statement(for_update: bool) -> Any:
+    query = sa_select(Application).where(col(Application.name_key) == bindparam("key"))
+    return query.with_for_update() if for_update else query
+
+
+def _current_hotfix_statement() -> Any:
+    unsolved_first = case((col(Hotfix.state).in_(ACTIVE_HOTFIX_STATES), 0), else_=1)
+    return (
+        sa_select(Hotfix)
+        .where(col(Hotfix.application_id) == bindparam("application_id"))
+        .order_by(unsolved_first, col(Hotfix.id).desc())
+        .limit(1)
+    )
+
+
+def _module_names_statement() -> Any:
+    module = _columns(Module)
+    return (
+        sa_select(module.application_id, module.name)
+        .where(module.application_id.in_(bindparam("wanted", expanding=True)))
+        .where(module.retired.is_(False))
+        .order_by(module.id)
+    )
+
+
+def _active_hotfix_refs_statement() -> Any:
+    hotfix = _columns(Hotfix)
+    return (
+        sa_select(hotfix.id, hotfix.application_id)
+        .where(hotfix.state.in_(ACTIVE_HOTFIX_STATES))
+        .order_by(hotfix.opened_at, hotfix.id)
+    )
+
+
+def _columns(model: type[SQLModel]) -> Any:
+    """The Core columns of a model's table: statements over them skip the ORM's loading."""
+    return model.__table__.c  # type: ignore[attr-defined]
+
+
+def _version_rows_statement() -> Any:
+    version, seen = _columns(AppVersion), _columns(LifeTimeObservation)
+    observed = and_(
+        seen.application_id == version.application_id,
+        seen.environment_id == version.environment_id,
+    )
+    return (
+        sa_select(
+            version.application_id,
+            version.environment_id,
+            version.tag,
+            version.has_changes,
+            seen.label,
+        )
+        .select_from(version.application_id.table.outerjoin(seen.label.table, observed))
+        .where(version.application_id.in_(bindparam("wanted", expanding=True)))
+    )
+
+
+def _application_rows_statement() -> Any:
+    app = _columns(Application)
+    return sa_select(app.id, app.name, app.home_channel, app.require_approval, app.deployer).where(
+        app.id.in_(bindparam("wanted", expanding=True))
+    )
+
+
+def _hotfix_rows_statement() -> Any:
+    hotfix = _columns(Hotfix)
+    return (
+        sa_select(*hotfix)
+        .where(hotfix.id.in_(bindparam("wanted", expanding=True)))
+        .order_by(hotfix.id)
+    )
+
+
+def _checklist_rows_statement() -> Any:
+    item = _columns(ChecklistItem)
+    return (
+        sa_select(
+            item.hotfix_id,
+            item.environment_id,
+            item.module_id,
+            item.status,
+            item.reason,
+            item.done_by,
+            item.done_at,
+            item.evidence_at,
+        )
+        .where(item.hotfix_id.in_(bindparam("wanted", expanding=True)))
+        .order_by(item.id)
+    )
+
+
+def _deployment_rows_statement() -> Any:
+    deployment = _columns(Deployment)
+    return (
+        sa_select(
+            deployment.hotfix_id,
+            deployment.deployer,
+            deployment.version,
+            deployment.status,
+            deployment.info,
+            deployment.last_log,
+            deployment.stuck,
+            deployment.created_at,
+        )
+        .where(deployment.hotfix_id.in_(bindparam("wanted", expanding=True)))
+        .order_by(deployment.id)
+    )
+
+
+def _members_statement() -> Any:
+    member = _columns(Member)
+    return (
+        sa_select(member.application_id, member.user_id, member.role)
+        .where(member.application_id.in_(bindparam("wanted", expanding=True)))
+        .order_by(member.role, member.user_id)
     )
 
 
