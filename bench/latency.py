@@ -171,6 +171,8 @@ def _cells(load: Load, server: ServerProcess, clicks: _ClickSupply, plan: Plan) 
         else:
             warm = any_clicks[: plan.warmup] if floor else clicks.take(plan.warmup)
         load.run(server.name, kind, 1, plan.warmup, warm)
+    idle_rate = _idle_cpu_rate(server)
+    log(f"    {server.name:7} idle CPU {idle_rate * 1000:.1f} ms/s")
     cells = []
     for kind in KINDS:
         for concurrency in plan.concurrencies:
@@ -187,6 +189,7 @@ def _cells(load: Load, server: ServerProcess, clicks: _ClickSupply, plan: Plan) 
             )
             _settle(server)
             cell.server_cpu = server.cpu_seconds() - cpu
+            cell.idle_cpu = idle_rate * cell.seconds
             cells.append(cell)
             log(
                 f"    {server.name:7} {kind:6} c={concurrency:<2} {len(cell.samples)} requests "
@@ -270,6 +273,14 @@ def top_functions(
     by_own = sorted(rows, key=lambda row: row.own_ms, reverse=True)[:count]
     by_cumulative = sorted(rows, key=lambda row: row.cumulative_ms, reverse=True)[:count]
     return by_own, by_cumulative
+
+
+def _idle_cpu_rate(server: ServerProcess, seconds: float = 10.0) -> float:
+    """CPU seconds per second the server uses with no request in flight (after settling)."""
+    _settle(server)
+    before, started = server.cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return max(server.cpu_seconds() - before, 0.0) / (time.monotonic() - started)
 
 
 def _settle(server: ServerProcess, quiet: float = 0.2, timeout: float = 10.0) -> None:

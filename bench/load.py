@@ -58,10 +58,15 @@ class Cell:
     samples: list[Sample] = field(default_factory=list)
     seconds: float = 0.0
     server_cpu: float = math.nan  # CPU seconds the server process used during the cell
+    # CPU seconds the same process uses when idle (its event loop, scheduled jobs) over the
+    # cell's length: not the requests' cost, and large beside the floor's when the loop waits.
+    idle_cpu: float = 0.0
 
     @property
     def cpu_per_request(self) -> float:
-        return self.server_cpu / len(self.samples) if self.samples else math.nan
+        if not self.samples:
+            return math.nan
+        return max(self.server_cpu - self.idle_cpu, 0.0) / len(self.samples)
 
     @property
     def acks(self) -> list[float]:

@@ -494,6 +494,11 @@ def _method(plan: Plan) -> list[str]:
         "only `ack()`; measured in the same run with the same requests, "
         f"{plan.floor_requests} per cell so that its CPU per request is read over enough "
         "clock ticks.",
+        "- **CPU per request**: the process's user + system CPU during the cell, less what the "
+        "same process uses idle (measured over 10 s with no request, after the warm-up: its "
+        "event loop and, for the product, its scheduled jobs) times the cell's length, divided "
+        "by the requests. Without that, the idle CPU of the 20 ms waits at concurrency 1 would "
+        "count as the floor's per-request cost and flatter every ratio.",
         "- **Requests**: signed the way Slack signs them (`standin.slack_client.SlackDriver`), "
         "over a new TCP connection each, from N worker threads in the benchmark process. Each "
         "worker runs a closed loop: send, read the ack, wait for the follow-up, send the next; "

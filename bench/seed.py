@@ -41,6 +41,7 @@ TABLES = (
     "checklist_item",
     "hotfix_message",
     "event",
+    "reminder",
 )
 SERIAL_TABLES = ("application", "module", "hotfix", "checklist_item", "event")
 MODULES_PER_HOTFIX = 2
@@ -187,6 +188,11 @@ class _Builder:
             if state not in ("solved", "cancelled"):
                 module_names = tuple(f"Module{(mid - 1) % self.size.modules:02d}" for mid in chosen)
                 self.red.append(RedHotfix(hotfix_id, name, state, home, owner, module_names))
+                # Every red hotfix has its reminder (the product keeps one while it is red);
+                # none falls due during the run (the sweep is measured on its own database).
+                self.rows["reminder"].append(
+                    {"hotfix_id": hotfix_id, "next_due_at": self.now + timedelta(days=7)}
+                )
         self._versions(app_id, tags, production, red_state(index))
 
     def _hotfix_row(
