@@ -161,8 +161,9 @@ def record(
     told = [(EVENT, event_payload(snapshot, event))] if event is not None else []
     # Each thread line goes to every living message: its JSON is written once, not per channel.
     threaded = [(kind, json.dumps(payload, sort_keys=True)) for kind, payload in [*lines, *told]]
-    new_lines = [
-        Outbox(
+
+    def line(channel: str, kind: str, payload: str) -> Outbox:
+        return Outbox(
             hotfix_id=hotfix_id,
             channel=channel,
             kind=kind,
@@ -170,29 +171,14 @@ def record(
             created_at=now,
             next_attempt_at=now,
         )
-        for kind, payload in threaded
-        for channel in by_channel
-    ] + [
-        Outbox(
-            hotfix_id=hotfix_id,
-            channel=user,
-            kind=DIRECT,
-            payload=json.dumps(payload, sort_keys=True),
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for user, payload in direct
-    ]
-    new_lines += [
-        Outbox(
-            hotfix_id=hotfix_id,
-            channel=channel,
-            kind=kind,
-            payload=json.dumps(payload, sort_keys=True),
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for kind, channel, payload in addressed
+
+    new_lines = [
+        *(line(channel, kind, payload) for kind, payload in threaded for channel in by_channel),
+        *(line(user, DIRECT, json.dumps(payload, sort_keys=True)) for user, payload in direct),
+        *(
+            line(channel, kind, json.dumps(payload, sort_keys=True))
+            for kind, channel, payload in addressed
+        ),
     ]
     rows = list(by_channel.values())
     if ctx.worker is None or _held_by_another(rows, pending, None, now):
